@@ -1,0 +1,210 @@
+package io.cloudsync;
+
+import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.config.ConfigException;
+import io.cloudsync.config.Role;
+import io.cloudsync.db.Database;
+import io.cloudsync.db.Migrations;
+import io.cloudsync.db.StartupException;
+import io.cloudsync.observability.HealthChecks;
+import io.cloudsync.storage.BlobStore;
+import io.cloudsync.verticles.GatewayVerticle;
+import io.cloudsync.verticles.MetadataVerticle;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.spi.cluster.ClusterManager;
+import io.vertx.micrometer.backends.BackendRegistries;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hosts CloudSync in a Vert.x instance: the standalone server and any JVM application that embeds
+ * CloudSync call {@link #deploy(Vertx, JsonObject)} the same way.
+ *
+ * <pre>{@code
+ * CloudSync.deploy(vertx, new JsonObject().put("http", new JsonObject().put("port", 8080)))
+ *     .onSuccess(handle -> ...);   // later: handle.close()
+ * }</pre>
+ */
+public final class CloudSync {
+  private static final Logger LOG = LoggerFactory.getLogger(CloudSync.class);
+
+  private CloudSync() {
+  }
+
+  /**
+   * Checks the configuration (the keys of conf/cloudsync.yaml, nested or dotted; environment
+   * variables are not read here), opens PostgreSQL (embedded when {@code pg.url} is empty), applies
+   * migrations, opens the blob store and deploys the verticles of the configured roles.
+   */
+  public static Future<CloudSyncHandle> deploy(Vertx vertx, JsonObject configuration) {
+    CloudSyncConfig config;
+    try {
+      config = CloudSyncConfig.from(configuration);
+    } catch (ConfigException e) {
+      return Future.failedFuture(e);
+    }
+    config.unknownKeys().forEach(key -> LOG.warn("Unknown configuration key '{}' is ignored", key));
+
+    List<Supplier<Future<Void>>> cleanups = new ArrayList<>();
+    return prepareDataDir(vertx, config)
+        .compose(v -> Database.start(vertx, config))
+        .compose(db -> {
+          cleanups.add(db::close);
+          return Migrations.apply(vertx, db.pool()).map(db);
+        })
+        .compose(db -> {
+          BlobStore blobs = BlobStore.create(vertx, config.blob());
+          cleanups.add(0, blobs::close);
+          Services services = new Services(config, db.pool(), blobs, readiness(vertx, config, db, blobs),
+              metricsRegistry(), openApi(), version());
+          return deployRoles(vertx, services).map(deployed -> new CloudSyncHandle(vertx, config,
+              deployed.ids(), deployed.gateways(), db.embeddedPort(),
+              () -> blobs.close().recover(e -> Future.succeededFuture()).compose(x -> db.close())));
+        })
+        .recover(failure -> {
+          // Close what was opened, in reverse order, before reporting the failure.
+          Future<Void> undo = Future.succeededFuture();
+          for (Supplier<Future<Void>> cleanup : cleanups) {
+            undo = undo.compose(v -> cleanup.get().recover(e -> Future.succeededFuture()));
+          }
+          return undo.transform(v -> Future.failedFuture(failure));
+        });
+  }
+
+  private record Deployed(List<String> ids, List<GatewayVerticle> gateways) {
+  }
+
+  private static Future<Deployed> deployRoles(Vertx vertx, Services services) {
+    CloudSyncConfig config = services.config();
+    List<String> ids = new CopyOnWriteArrayList<>();
+    List<GatewayVerticle> gateways = new CopyOnWriteArrayList<>();
+    Future<Void> chain = Future.succeededFuture();
+    // Back-end roles first, so the gateway never answers before what it calls is there.
+    if (config.runs(Role.METADATA)) {
+      chain = chain.compose(v -> vertx.deployVerticle(new MetadataVerticle(services)).map(ids::add).mapEmpty());
+    }
+    if (config.runs(Role.GATEWAY)) {
+      int instances = config.http().instances() == 0
+          ? Math.max(1, Runtime.getRuntime().availableProcessors()) : config.http().instances();
+      chain = chain.compose(v -> vertx.deployVerticle(() -> {
+        GatewayVerticle gateway = new GatewayVerticle(services);
+        gateways.add(gateway);
+        return gateway;
+      }, new DeploymentOptions().setInstances(instances)).map(ids::add).mapEmpty());
+    }
+    return chain
+        .map(v -> new Deployed(ids, gateways))
+        .recover(failure -> {
+          Future<Void> undo = Future.succeededFuture();
+          for (String id : ids) {
+            undo = undo.compose(v -> vertx.undeploy(id).recover(e -> Future.succeededFuture()));
+          }
+          return undo.compose(v -> Future.failedFuture(failure));
+        });
+  }
+
+  private static Future<Void> prepareDataDir(Vertx vertx, CloudSyncConfig config) {
+    boolean needed = config.pg().embedded() || config.blob().type().equals("local");
+    if (!needed) {
+      return Future.succeededFuture();
+    }
+    Path dir = config.blob().type().equals("local") ? config.blob().localDir() : config.dataDir();
+    List<Path> dirs = config.pg().embedded() ? List.of(config.dataDir(), dir) : List.of(dir);
+    return vertx.executeBlocking(() -> {
+      for (Path each : dirs) {
+        try {
+          Files.createDirectories(each);
+          Path probe = Files.createTempFile(each, ".write-check", ".tmp");
+          Files.delete(probe);
+        } catch (IOException | SecurityException e) {
+          throw new StartupException("data directory " + each + " is not writable (" + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+        }
+      }
+      return null;
+    }, false);
+  }
+
+  private static HealthChecks readiness(Vertx vertx, CloudSyncConfig config, Database db, BlobStore blobs) {
+    HealthChecks checks = new HealthChecks(vertx)
+        .add("postgresql", () -> db.pool().query("SELECT 1").execute())
+        .add("blob_store", blobs::probe);
+    if (vertx.isClustered()) {
+      checks.add("cluster", () -> {
+        ClusterManager manager = ((VertxInternal) vertx).clusterManager();
+        return manager != null && manager.isActive() ? Future.succeededFuture()
+            : Future.failedFuture("this node is not an active cluster member");
+      });
+    }
+    return checks;
+  }
+
+  /**
+   * The registry Vert.x's own metrics report to when the instance was built with Prometheus
+   * metrics (the standalone server); otherwise, as in a host application without them, a registry
+   * of CloudSync's own with the JVM figures.
+   */
+  private static PrometheusMeterRegistry metricsRegistry() {
+    MeterRegistry shared = BackendRegistries.getDefaultNow();
+    if (shared instanceof PrometheusMeterRegistry prometheus) {
+      return prometheus;
+    }
+    PrometheusMeterRegistry own = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    bindJvmMetrics(own);
+    return own;
+  }
+
+  static void bindJvmMetrics(MeterRegistry registry) {
+    new ClassLoaderMetrics().bindTo(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+  }
+
+  private static Buffer openApi() {
+    try (InputStream in = CloudSync.class.getResourceAsStream("/openapi.json")) {
+      if (in == null) {
+        throw new IllegalStateException("openapi.json is missing from the classpath");
+      }
+      return Buffer.buffer(in.readAllBytes());
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The version the build stamped into cloudsync.properties. */
+  public static String version() {
+    Properties properties = new Properties();
+    try (InputStream in = CloudSync.class.getResourceAsStream("/cloudsync.properties")) {
+      if (in != null) {
+        properties.load(in);
+      }
+    } catch (IOException e) {
+      // An unreadable stamp only loses the version string.
+    }
+    return properties.getProperty("version", "dev");
+  }
+}

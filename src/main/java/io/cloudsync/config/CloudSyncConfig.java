@@ -1,0 +1,212 @@
+package io.cloudsync.config;
+
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The whole configuration, typed and checked. Build it with {@link #from(JsonObject)} from nested
+ * or dotted keys; unset keys take their defaults from {@link Settings}.
+ */
+public record CloudSyncConfig(
+    Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
+    Cluster cluster, Set<Role> roles, Log log, List<String> unknownKeys) {
+
+  public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
+                     long jsonBodyLimit, long uploadBodyLimit, Duration shutdownTimeout) {
+  }
+
+  public record Tls(Path cert, Path key) {
+  }
+
+  /** {@code url} is empty when the embedded PostgreSQL is to be used. */
+  public record Pg(String url, int poolSize, int embeddedPort) {
+    public boolean embedded() {
+      return url.isEmpty();
+    }
+  }
+
+  public record Blob(String type, Path localDir, S3 s3) {
+  }
+
+  public record S3(String endpoint, String region, String bucket, String accessKey, String secretKey,
+                   boolean pathStyle) {
+  }
+
+  public record Cluster(boolean enabled, List<String> members, String host, int port) {
+  }
+
+  public record Log(String format, String level) {
+  }
+
+  private static final Pattern ORIGIN = Pattern.compile("^https?://[A-Za-z0-9.\\-\\[\\]:]+$");
+
+  public boolean runs(Role role) {
+    return roles.contains(role);
+  }
+
+  public static CloudSyncConfig defaults() {
+    return from(new JsonObject());
+  }
+
+  /** Checks and types the configuration; throws {@link ConfigException} naming the first bad key. */
+  public static CloudSyncConfig from(JsonObject config) {
+    JsonObject flat = ConfigLoader.flatten(config);
+    List<String> unknown = new ArrayList<>();
+    for (String key : flat.fieldNames()) {
+      if (!Settings.all().containsKey(key)) {
+        unknown.add(key);
+      }
+    }
+    Values v = new Values(flat);
+
+    String host = v.string(Settings.HTTP_HOST);
+    if (host.isEmpty()) {
+      throw Settings.HTTP_HOST.invalid(host, "a host name or address");
+    }
+    int port = v.range(Settings.HTTP_PORT, 0, 65535);
+    int instances = v.range(Settings.HTTP_INSTANCES, 0, 256);
+    String cert = v.string(Settings.HTTP_TLS_CERT);
+    String key = v.string(Settings.HTTP_TLS_KEY);
+    Optional<Tls> tls = Optional.empty();
+    if (!cert.isEmpty() || !key.isEmpty()) {
+      if (cert.isEmpty() || key.isEmpty()) {
+        throw new ConfigException("http.tls.cert and http.tls.key must be set together");
+      }
+      tls = Optional.of(new Tls(readable(Settings.HTTP_TLS_CERT, cert), readable(Settings.HTTP_TLS_KEY, key)));
+    }
+    List<String> origins = v.list(Settings.HTTP_CORS_ORIGINS);
+    for (String origin : origins) {
+      if (!ORIGIN.matcher(origin).matches()) {
+        throw Settings.HTTP_CORS_ORIGINS.invalid(origin, "exact origins such as https://app.example.com");
+      }
+    }
+    Http http = new Http(host, port, instances, tls, origins,
+        v.positive(Settings.HTTP_BODY_LIMIT_JSON), v.positive(Settings.HTTP_BODY_LIMIT_UPLOAD),
+        Duration.ofSeconds(v.range(Settings.HTTP_SHUTDOWN_TIMEOUT, 0, 3600)));
+
+    String dataDirText = v.string(Settings.DATA_DIR);
+    if (dataDirText.isEmpty()) {
+      throw Settings.DATA_DIR.invalid(dataDirText, "a directory");
+    }
+    Path dataDir = Path.of(dataDirText).toAbsolutePath().normalize();
+
+    String pgUrl = v.string(Settings.PG_URL);
+    if (!pgUrl.isEmpty() && !(pgUrl.startsWith("postgresql://") || pgUrl.startsWith("postgres://"))) {
+      throw Settings.PG_URL.invalid(pgUrl, "a URL like postgresql://user:password@host:5432/db");
+    }
+    Pg pg = new Pg(pgUrl, v.range(Settings.PG_POOL_SIZE, 1, 1000), v.range(Settings.PG_EMBEDDED_PORT, 0, 65535));
+
+    String redisUrl = v.string(Settings.REDIS_URL);
+    if (!redisUrl.isEmpty() && !(redisUrl.startsWith("redis://") || redisUrl.startsWith("rediss://"))) {
+      throw Settings.REDIS_URL.invalid(redisUrl, "a URL like redis://host:6379");
+    }
+
+    String blobType = v.string(Settings.BLOB_TYPE);
+    String localDir = v.string(Settings.BLOB_LOCAL_DIR);
+    S3 s3 = new S3(v.string(Settings.BLOB_S3_ENDPOINT), v.string(Settings.BLOB_S3_REGION),
+        v.string(Settings.BLOB_S3_BUCKET), v.string(Settings.BLOB_S3_ACCESS_KEY),
+        v.string(Settings.BLOB_S3_SECRET_KEY), v.bool(Settings.BLOB_S3_PATH_STYLE));
+    if (blobType.equals("s3") && s3.bucket().isEmpty()) {
+      throw Settings.BLOB_S3_BUCKET.invalid("", "a bucket name when blob.type is s3");
+    }
+    Blob blob = new Blob(blobType,
+        localDir.isEmpty() ? dataDir.resolve("blobs") : Path.of(localDir).toAbsolutePath().normalize(), s3);
+
+    Cluster cluster = new Cluster(v.bool(Settings.CLUSTER), v.list(Settings.CLUSTER_MEMBERS),
+        v.string(Settings.CLUSTER_HOST), v.range(Settings.CLUSTER_PORT, 1, 65535));
+
+    Set<Role> roles = EnumSet.noneOf(Role.class);
+    for (String name : v.list(Settings.ROLES)) {
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (lower.equals("all")) {
+        roles.addAll(EnumSet.allOf(Role.class));
+      } else if (Role.names().contains(lower)) {
+        roles.add(Role.valueOf(lower.toUpperCase(Locale.ROOT)));
+      } else {
+        throw Settings.ROLES.invalid(name, "roles from " + String.join(", ", Role.names()) + " or all");
+      }
+    }
+    if (roles.isEmpty()) {
+      throw Settings.ROLES.invalid("", "at least one role");
+    }
+
+    return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
+        Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), List.copyOf(unknown));
+  }
+
+  private static Path readable(Setting setting, String file) {
+    Path path = Path.of(file);
+    if (!Files.isReadable(path)) {
+      throw setting.invalid(file, "a readable PEM file");
+    }
+    return path;
+  }
+
+  /** Typed reads of the flat values; each falls back to the key's default. */
+  private record Values(JsonObject flat) {
+    Object get(Setting setting) {
+      return setting.parse(flat.getValue(setting.name()));
+    }
+
+    String string(Setting setting) {
+      return (String) get(setting);
+    }
+
+    boolean bool(Setting setting) {
+      return (Boolean) get(setting);
+    }
+
+    @SuppressWarnings("unchecked")
+    List<String> list(Setting setting) {
+      return (List<String>) get(setting);
+    }
+
+    int range(Setting setting, int min, int max) {
+      int value = (Integer) get(setting);
+      if (value < min || value > max) {
+        throw setting.invalid(value, "a number from " + min + " to " + max);
+      }
+      return value;
+    }
+
+    long positive(Setting setting) {
+      long value = (Long) get(setting);
+      if (value <= 0) {
+        throw setting.invalid(value, "a positive size");
+      }
+      return value;
+    }
+  }
+
+  /** The effective value of every key, for logging at start-up (secrets masked). */
+  public static Map<String, Object> describe(JsonObject config) {
+    JsonObject flat = ConfigLoader.flatten(config);
+    java.util.TreeMap<String, Object> out = new java.util.TreeMap<>();
+    for (Setting setting : Settings.all().values()) {
+      Object value = setting.parse(flat.getValue(setting.name()));
+      boolean secret = setting.name().endsWith("secret_key") || setting.name().endsWith("url");
+      out.put(setting.name(), secret && value != null && !value.toString().isEmpty() ? mask(value.toString()) : value);
+    }
+    return out;
+  }
+
+  private static String mask(String value) {
+    // URLs may carry a password; show the scheme and host only.
+    int at = value.lastIndexOf('@');
+    int scheme = value.indexOf("://");
+    if (scheme > 0 && at > scheme) {
+      return value.substring(0, scheme + 3) + "***@" + value.substring(at + 1);
+    }
+    return value.contains("://") ? value : "***";
+  }
+}

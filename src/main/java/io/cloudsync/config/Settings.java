@@ -1,0 +1,101 @@
+package io.cloudsync.config;
+
+import io.cloudsync.config.Setting.Type;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The one list of configuration keys, their types, defaults and meaning. */
+public final class Settings {
+  private static final Map<String, Setting> ALL = new LinkedHashMap<>();
+
+  public static final Setting HTTP_HOST = string("http.host", "0.0.0.0", "Address the HTTP server binds to.");
+  public static final Setting HTTP_PORT = integer("http.port", 8080, "HTTP port (0 picks a free port).");
+  public static final Setting HTTP_INSTANCES = integer("http.instances", 0,
+      "Gateway verticle instances (event loops serving HTTP); 0 means one per CPU core.");
+  public static final Setting HTTP_TLS_CERT = string("http.tls.cert", "",
+      "PEM certificate chain; TLS 1.2/1.3 is on when this and http.tls.key are set.");
+  public static final Setting HTTP_TLS_KEY = string("http.tls.key", "", "PEM private key for http.tls.cert.");
+  public static final Setting HTTP_CORS_ORIGINS = list("http.cors.origins", List.of(),
+      "Browser origins allowed to call the API cross-site (exact, e.g. https://app.example.com); empty allows none.");
+  public static final Setting HTTP_BODY_LIMIT_JSON = size("http.body_limit.json", 1L << 20,
+      "Largest JSON request body in bytes (suffixes k, m, g); larger answers 413.");
+  public static final Setting HTTP_BODY_LIMIT_UPLOAD = size("http.body_limit.upload", 5L << 30,
+      "Largest file upload body in bytes.");
+  public static final Setting HTTP_SHUTDOWN_TIMEOUT = integer("http.shutdown_timeout", 30,
+      "Seconds in-flight requests may take to finish after SIGTERM before connections are closed.");
+  public static final Setting DATA_DIR = string("data_dir", "data",
+      "Directory for the embedded PostgreSQL (data_dir/pg) and local chunks (data_dir/blobs).");
+  public static final Setting PG_URL = string("pg.url", "",
+      "PostgreSQL URL (postgresql://user:password@host:5432/db); empty starts the embedded PostgreSQL.");
+  public static final Setting PG_POOL_SIZE = integer("pg.pool_size", 16, "Connections in the PostgreSQL pool.");
+  public static final Setting PG_EMBEDDED_PORT = integer("pg.embedded_port", 0,
+      "Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free one. Set it to let other local nodes share it.");
+  public static final Setting REDIS_URL = string("redis.url", "",
+      "Redis URL (redis://host:6379); empty keeps rate limits and the token denylist in-process.");
+  public static final Setting KAFKA_BOOTSTRAP = string("kafka.bootstrap", "",
+      "Kafka bootstrap servers (host:9092,...); empty turns the change feed off.");
+  public static final Setting BLOB_TYPE = choice("blob.type", "local", List.of("local", "s3"),
+      "Where file chunks are stored: local directory or S3-compatible store.");
+  public static final Setting BLOB_LOCAL_DIR = string("blob.local.dir", "",
+      "Chunk directory for blob.type=local; empty means data_dir/blobs.");
+  public static final Setting BLOB_S3_ENDPOINT = string("blob.s3.endpoint", "",
+      "S3 endpoint URL for S3-compatible stores; empty uses AWS for blob.s3.region.");
+  public static final Setting BLOB_S3_REGION = string("blob.s3.region", "us-east-1", "S3 region.");
+  public static final Setting BLOB_S3_BUCKET = string("blob.s3.bucket", "", "S3 bucket (must exist).");
+  public static final Setting BLOB_S3_ACCESS_KEY = string("blob.s3.access_key", "",
+      "S3 access key; empty uses the AWS default credential chain.");
+  public static final Setting BLOB_S3_SECRET_KEY = string("blob.s3.secret_key", "", "S3 secret key.");
+  public static final Setting BLOB_S3_PATH_STYLE = bool("blob.s3.path_style", false,
+      "Path-style bucket addressing (most S3-compatible servers want true).");
+  public static final Setting CLUSTER = bool("cluster", false,
+      "Join a Hazelcast cluster (cluster.xml) instead of running a single local Vert.x.");
+  public static final Setting CLUSTER_MEMBERS = list("cluster_members", List.of(),
+      "Hazelcast TCP-IP members (host or host:port); empty keeps the members of cluster.xml.");
+  public static final Setting CLUSTER_HOST = string("cluster_host", "",
+      "Address this node's Hazelcast and event bus bind to and announce; empty lets Hazelcast choose.");
+  public static final Setting CLUSTER_PORT = integer("cluster_port", 5701,
+      "Hazelcast port (the next free one is taken when it is in use).");
+  public static final Setting ROLES = list("roles", List.of("all"),
+      "Which verticles this process runs: any of " + String.join(", ", Role.names()) + ", or all.");
+  public static final Setting LOG_FORMAT = choice("log.format", "text", List.of("text", "json"),
+      "Log line format on standard output.");
+  public static final Setting LOG_LEVEL = choice("log.level", "info",
+      List.of("trace", "debug", "info", "warn", "error"), "Level of CloudSync's own loggers.");
+
+  private Settings() {
+  }
+
+  public static Map<String, Setting> all() {
+    return ALL;
+  }
+
+  private static Setting add(Setting setting) {
+    ALL.put(setting.name(), setting);
+    return setting;
+  }
+
+  private static Setting string(String name, String def, String text) {
+    return add(new Setting(name, Type.STRING, def, text, List.of()));
+  }
+
+  private static Setting integer(String name, int def, String text) {
+    return add(new Setting(name, Type.INT, def, text, List.of()));
+  }
+
+  private static Setting size(String name, long def, String text) {
+    return add(new Setting(name, Type.LONG, def, text, List.of()));
+  }
+
+  private static Setting bool(String name, boolean def, String text) {
+    return add(new Setting(name, Type.BOOL, def, text, List.of()));
+  }
+
+  private static Setting list(String name, List<String> def, String text) {
+    return add(new Setting(name, Type.LIST, def, text, List.of()));
+  }
+
+  private static Setting choice(String name, String def, List<String> choices, String text) {
+    return add(new Setting(name, Type.CHOICE, def, text, choices));
+  }
+}

@@ -1,0 +1,81 @@
+package io.cloudsync.errors;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * The one error catalogue: a stable snake_case code for clients, the HTTP status it answers
+ * with, and a stable number that travels as the event-bus failure code between verticles.
+ */
+public enum ErrorCode {
+  BAD_REQUEST(1000, 400, "bad_request"),
+  INVALID_JSON(1001, 400, "invalid_json"),
+  VALIDATION_FAILED(1002, 400, "validation_failed"),
+  UNAUTHORIZED(1100, 401, "unauthorized"),
+  INVALID_TOKEN(1101, 401, "invalid_token"),
+  FORBIDDEN(1300, 403, "forbidden"),
+  NOT_FOUND(1400, 404, "not_found"),
+  METHOD_NOT_ALLOWED(1500, 405, "method_not_allowed"),
+  NOT_ACCEPTABLE(1600, 406, "not_acceptable"),
+  CONFLICT(1900, 409, "conflict"),
+  PRECONDITION_FAILED(2200, 412, "precondition_failed"),
+  PAYLOAD_TOO_LARGE(2300, 413, "payload_too_large"),
+  UNSUPPORTED_MEDIA_TYPE(2500, 415, "unsupported_media_type"),
+  RATE_LIMITED(2900, 429, "rate_limited"),
+  INTERNAL(5000, 500, "internal_error"),
+  BAD_GATEWAY(5020, 502, "bad_gateway"),
+  UNAVAILABLE(5030, 503, "service_unavailable"),
+  TIMEOUT(5040, 504, "timeout");
+
+  private static final Map<Integer, ErrorCode> BY_NUMBER =
+      Arrays.stream(values()).collect(Collectors.toMap(ErrorCode::number, Function.identity()));
+
+  private final int number;
+  private final int httpStatus;
+  private final String code;
+
+  ErrorCode(int number, int httpStatus, String code) {
+    this.number = number;
+    this.httpStatus = httpStatus;
+    this.code = code;
+  }
+
+  public int number() {
+    return number;
+  }
+
+  public int httpStatus() {
+    return httpStatus;
+  }
+
+  public String code() {
+    return code;
+  }
+
+  public static ErrorCode byNumber(int number) {
+    return BY_NUMBER.getOrDefault(number, INTERNAL);
+  }
+
+  /** The catalogue entry for a bare HTTP status (from Vert.x Web's own failures such as 404/405/413). */
+  public static ErrorCode forStatus(int status) {
+    return switch (status) {
+      case 400 -> BAD_REQUEST;
+      case 401 -> UNAUTHORIZED;
+      case 403 -> FORBIDDEN;
+      case 404 -> NOT_FOUND;
+      case 405 -> METHOD_NOT_ALLOWED;
+      case 406 -> NOT_ACCEPTABLE;
+      case 409 -> CONFLICT;
+      case 412 -> PRECONDITION_FAILED;
+      case 413 -> PAYLOAD_TOO_LARGE;
+      case 415 -> UNSUPPORTED_MEDIA_TYPE;
+      case 429 -> RATE_LIMITED;
+      case 502 -> BAD_GATEWAY;
+      case 503 -> UNAVAILABLE;
+      case 504 -> TIMEOUT;
+      default -> status >= 400 && status < 500 ? BAD_REQUEST : INTERNAL;
+    };
+  }
+}

@@ -1,0 +1,128 @@
+package io.cloudsync.verticles;
+
+import io.cloudsync.Services;
+import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.handlers.FailureHandler;
+import io.cloudsync.handlers.InfoHandler;
+import io.cloudsync.handlers.OperationsHandler;
+import io.cloudsync.handlers.RequestContextHandler;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.CorsHandler;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP edge: router, request ids, security headers, CORS, body limits and the error
+ * rendering. Handlers turn requests into calls on the other roles over the event bus.
+ */
+public final class GatewayVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
+  /** Headers browsers may read from cross-site answers (tus and CloudSync's own). */
+  private static final Set<String> EXPOSED_HEADERS = Set.of("ETag", "Location", "X-Request-Id", "Retry-After",
+      "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "CloudSync-Node", "Upload-Offset",
+      "Upload-Length", "Upload-Metadata", "Upload-Expires", "Tus-Resumable", "Tus-Version", "Tus-Extension",
+      "Tus-Max-Size", "Tus-Checksum-Algorithm");
+
+  private final Services services;
+  private HttpServer server;
+  private Router router;
+
+  public GatewayVerticle(Services services) {
+    this.services = services;
+  }
+
+  @Override
+  public Future<?> start() {
+    CloudSyncConfig.Http http = services.config().http();
+    router = router(http);
+    HttpServerOptions options = new HttpServerOptions()
+        .setCompressionSupported(true)
+        .setMaxHeaderSize(16 * 1024)
+        .setIdleTimeout(120)
+        .setIdleTimeoutUnit(TimeUnit.SECONDS);
+    http.tls().ifPresent(tls -> options.setSsl(true)
+        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.cert().toString()).setKeyPath(tls.key().toString()))
+        .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3")));
+    return vertx.createHttpServer(options)
+        .requestHandler(router)
+        .listen(http.port(), http.host())
+        .onSuccess(s -> {
+          server = s;
+          LOG.debug("Gateway listening on {}:{}", http.host(), s.actualPort());
+        });
+  }
+
+  @Override
+  public Future<?> stop() {
+    if (server == null) {
+      return Future.succeededFuture();
+    }
+    // Stops accepting at once; requests in flight get up to the timeout to finish.
+    long timeout = services.config().http().shutdownTimeout().toMillis();
+    return server.shutdown(timeout, TimeUnit.MILLISECONDS);
+  }
+
+  public int actualPort() {
+    return server == null ? -1 : server.actualPort();
+  }
+
+  /** Each route as "METHOD /path" with Vert.x's ":param" placeholders; the OpenAPI test reads it. */
+  public List<String> routes() {
+    List<String> out = new ArrayList<>();
+    for (Route route : router.getRoutes()) {
+      if (route.getPath() == null || route.methods() == null) {
+        continue;
+      }
+      for (HttpMethod method : route.methods()) {
+        out.add(method.name() + " " + route.getPath());
+      }
+    }
+    return out;
+  }
+
+  private Router router(CloudSyncConfig.Http http) {
+    Router router = Router.router(vertx);
+    FailureHandler failures = new FailureHandler();
+    router.route().handler(new RequestContextHandler(http.tls().isPresent()));
+    if (!http.corsOrigins().isEmpty()) {
+      router.route().handler(CorsHandler.create()
+          .addOrigins(http.corsOrigins())
+          .allowCredentials(false)
+          .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH,
+              HttpMethod.DELETE, HttpMethod.OPTIONS))
+          .allowedHeaders(Set.of("Authorization", "Content-Type", "If-Match", "If-None-Match", "Range",
+              "X-Request-Id", "Upload-Offset", "Upload-Length", "Upload-Metadata", "Upload-Checksum",
+              "Upload-Defer-Length", "Tus-Resumable", "X-HTTP-Method-Override"))
+          .exposedHeaders(EXPOSED_HEADERS)
+          .maxAgeSeconds(600));
+    }
+    router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(http.jsonBodyLimit()));
+
+    OperationsHandler ops = new OperationsHandler(services.readiness(), services.metrics(), services.openApi());
+    router.get("/health/live").handler(ops::live);
+    router.get("/health/ready").handler(ops::ready);
+    router.get("/metrics").handler(ops::metrics);
+    router.get("/api/v1/openapi.json").handler(ops::openApi);
+
+    InfoHandler info = new InfoHandler(vertx, services.version());
+    router.get("/api/v1/info").handler(info::info);
+
+    router.route().failureHandler(failures);
+    for (int status : new int[] {404, 405, 406, 413, 415, 500}) {
+      router.errorHandler(status, failures);
+    }
+    return router;
+  }
+}
