@@ -25,13 +25,17 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.spi.cluster.ClusterManager;
+import io.vertx.kafka.admin.KafkaAdminClient;
 import io.vertx.micrometer.backends.BackendRegistries;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisAPI;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
@@ -77,20 +81,31 @@ public final class CloudSync {
         .compose(db -> {
           BlobStore blobs = BlobStore.create(vertx, config.blob());
           cleanups.add(0, blobs::close);
-          Services services = new Services(config, db.pool(), blobs, readiness(vertx, config, db, blobs),
-              metricsRegistry(), openApi(), version());
-          return deployRoles(vertx, services).map(deployed -> new CloudSyncHandle(vertx, config,
-              deployed.ids(), deployed.gateways(), db.embeddedPort(),
-              () -> blobs.close().recover(e -> Future.succeededFuture()).compose(x -> db.close())));
-        })
-        .recover(failure -> {
-          // Close what was opened, in reverse order, before reporting the failure.
-          Future<Void> undo = Future.succeededFuture();
-          for (Supplier<Future<Void>> cleanup : cleanups) {
-            undo = undo.compose(v -> cleanup.get().recover(e -> Future.succeededFuture()));
+          Redis redis = config.redisUrl().isEmpty() ? null : Redis.createClient(vertx, config.redisUrl());
+          if (redis != null) {
+            cleanups.add(0, () -> closeRedis(redis));
           }
-          return undo.transform(v -> Future.failedFuture(failure));
-        });
+          KafkaAdminClient kafkaAdmin = config.kafkaBootstrap().isEmpty() ? null
+              : KafkaAdminClient.create(vertx, Map.of("bootstrap.servers", config.kafkaBootstrap(),
+                  "request.timeout.ms", "5000", "default.api.timeout.ms", "5000"));
+          if (kafkaAdmin != null) {
+            cleanups.add(0, kafkaAdmin::close);
+          }
+          Services services = new Services(config, db.pool(), blobs, redis,
+              readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version());
+          return deployRoles(vertx, services).map(deployed -> new CloudSyncHandle(vertx, config,
+              deployed.ids(), deployed.gateways(), db.embeddedPort(), () -> closeAll(cleanups)));
+        })
+        .recover(failure -> closeAll(cleanups).transform(v -> Future.failedFuture(failure)));
+  }
+
+  /** Closes in list order (newest first), each step whether or not the one before it worked. */
+  private static Future<Void> closeAll(List<Supplier<Future<Void>>> cleanups) {
+    Future<Void> chain = Future.succeededFuture();
+    for (Supplier<Future<Void>> cleanup : cleanups) {
+      chain = chain.compose(v -> cleanup.get().recover(e -> Future.succeededFuture()));
+    }
+    return chain;
   }
 
   private record Deployed(List<String> ids, List<GatewayVerticle> gateways) {
@@ -147,10 +162,22 @@ public final class CloudSync {
     }, false);
   }
 
-  private static HealthChecks readiness(Vertx vertx, CloudSyncConfig config, Database db, BlobStore blobs) {
+  private static Future<Void> closeRedis(Redis redis) {
+    redis.close();
+    return Future.succeededFuture();
+  }
+
+  private static HealthChecks readiness(Vertx vertx, Database db, BlobStore blobs, Redis redis,
+                                        KafkaAdminClient kafkaAdmin) {
     HealthChecks checks = new HealthChecks(vertx)
         .add("postgresql", () -> db.pool().query("SELECT 1").execute())
         .add("blob_store", blobs::probe);
+    if (redis != null) {
+      checks.add("redis", () -> RedisAPI.api(redis).ping(List.of()));
+    }
+    if (kafkaAdmin != null) {
+      checks.add("kafka", kafkaAdmin::describeCluster);
+    }
     if (vertx.isClustered()) {
       checks.add("cluster", () -> {
         ClusterManager manager = ((VertxInternal) vertx).clusterManager();

@@ -5,10 +5,14 @@ import io.cloudsync.observability.HealthChecks;
 import io.cloudsync.storage.BlobStore;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 
-/** What the verticles of one CloudSync instance share; handed to each through its constructor. */
+/**
+ * What the verticles of one CloudSync instance share; handed to each through its constructor.
+ * {@code redis} is null when no Redis is configured.
+ */
 public record Services(
-    CloudSyncConfig config, Pool pool, BlobStore blobs, HealthChecks readiness,
+    CloudSyncConfig config, Pool pool, BlobStore blobs, Redis redis, HealthChecks readiness,
     PrometheusMeterRegistry metrics, Buffer openApi, String version) {
 }

@@ -3,6 +3,7 @@ package io.cloudsync.handlers;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
 import io.vertx.core.Handler;
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
 import org.slf4j.Logger;
@@ -20,17 +21,20 @@ public final class FailureHandler implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     Throwable failure = ctx.failure();
     ApiException error;
-    if (failure == null || failure instanceof HttpException) {
+    if (failure instanceof io.vertx.core.json.DecodeException) {
+      error = new ApiException(ErrorCode.INVALID_JSON, "The request body is not valid JSON");
+    } else if (failure instanceof ApiException || failure instanceof ReplyException) {
+      error = ApiException.from(failure);
+    } else if (failure == null || failure instanceof HttpException || ctx.statusCode() >= 400 && ctx.statusCode() != 500) {
+      // A status failure from Vert.x Web itself: 404/405 from routing, 413 from the body limit, 403 from CORS.
       int status = failure instanceof HttpException http ? http.getStatusCode() : ctx.statusCode();
       ErrorCode code = ErrorCode.forStatus(status < 400 ? 500 : status);
       error = new ApiException(code, defaultMessage(code, ctx));
-    } else if (failure instanceof io.vertx.core.json.DecodeException) {
-      error = new ApiException(ErrorCode.INVALID_JSON, "The request body is not valid JSON");
     } else {
       error = ApiException.from(failure);
-      if (error.code() == ErrorCode.INTERNAL) {
-        LOG.error("{} {} failed", ctx.request().method(), ctx.request().path(), failure);
-      }
+    }
+    if (error.code() == ErrorCode.INTERNAL) {
+      LOG.error("{} {} failed", ctx.request().method(), ctx.request().path(), failure);
     }
     Responses.error(ctx, error);
   }
@@ -42,6 +46,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
       case PAYLOAD_TOO_LARGE -> "The request body is larger than this endpoint accepts";
       case UNSUPPORTED_MEDIA_TYPE -> "This endpoint does not accept that Content-Type";
       case NOT_ACCEPTABLE -> "This endpoint cannot answer in the requested format";
+      case FORBIDDEN -> "This request is not allowed";
       case INTERNAL -> "Internal server error";
       default -> "The request failed";
     };

@@ -1,0 +1,53 @@
+package io.cloudsync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cloudsync.test.RealServers;
+import io.cloudsync.test.Servers;
+import io.cloudsync.test.TestCloudSync;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@DisplayName("Shutting down")
+@ExtendWith(RealServers.class)
+class ShutdownTest {
+  @Test
+  @DisplayName("lets a request in flight finish while no new connection is accepted")
+  void finishesInFlight(Servers servers) {
+    Vertx vertx = Vertx.vertx();
+    try {
+      CloudSyncHandle handle = TestCloudSync.deploy(vertx, TestCloudSync.config(servers).put("http.shutdown_timeout", 20));
+      int port = handle.httpPort();
+      HttpClient http = vertx.createHttpClient();
+      HttpClientRequest slow = http.request(HttpMethod.POST, port, "127.0.0.1", "/api/v1/info").await();
+      slow.putHeader("Content-Type", "application/json").putHeader("Content-Length", "11");
+      slow.write("{\"half\":").await();
+      Future<HttpClientResponse> answer = slow.response();
+
+      Future<Void> closing = handle.close();
+      vertx.timer(300).await();
+      assertThat(closing.isComplete()).as("close waits for the request in flight").isFalse();
+      WebClient late = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(500));
+      assertThatThrownBy(() -> late.get(port, "127.0.0.1", "/health/live").timeout(1000).send().await())
+          .as("a request arriving once shutdown began is not served");
+
+      slow.end("1}\n").await();
+      HttpClientResponse response = answer.await();
+      assertThat(response.statusCode()).isEqualTo(405);
+      assertThat(response.body().await().toJsonObject().getString("code")).isEqualTo("method_not_allowed");
+      closing.await();
+    } finally {
+      vertx.close().await();
+    }
+  }
+}

@@ -1,0 +1,39 @@
+package io.cloudsync.test;
+
+import io.cloudsync.CloudSync;
+import io.cloudsync.CloudSyncHandle;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Deploys CloudSync for a test: a fresh database on the shared PostgreSQL, a temp data dir, a random port. */
+public final class TestCloudSync {
+  private TestCloudSync() {
+  }
+
+  /** The base configuration; tests put their own keys over it. */
+  public static JsonObject config(Servers servers) {
+    return new JsonObject()
+        .put("http.host", "127.0.0.1")
+        .put("http.port", 0)
+        .put("http.instances", 1)
+        .put("data_dir", tempDir().toString())
+        .put("pg.url", servers.newDatabaseUrl())
+        .put("pg.pool_size", 4);
+  }
+
+  public static CloudSyncHandle deploy(Vertx vertx, JsonObject config) {
+    return CloudSync.deploy(vertx, config).await();
+  }
+
+  public static Path tempDir() {
+    try {
+      return Files.createTempDirectory("cloudsync-test");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
