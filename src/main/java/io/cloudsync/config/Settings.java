@@ -24,6 +24,14 @@ public final class Settings {
       "Largest file upload body in bytes.");
   public static final Setting HTTP_SHUTDOWN_TIMEOUT = integer("http.shutdown_timeout", 30,
       "Seconds in-flight requests may take to finish after SIGTERM before connections are closed.");
+  public static final Setting HTTP_TRUSTED_PROXIES = list("http.trusted_proxies", List.of(),
+      "Proxies (IPs or CIDRs) whose X-Forwarded-For is believed for the client address; empty believes none.");
+  public static final Setting RATELIMIT_ENABLED = bool("ratelimit.enabled", true,
+      "Token-bucket rate limiting per user (per client IP before sign-in); Redis-backed when redis.url is set.");
+  public static final Setting RATELIMIT_API_PER_MINUTE = integer("ratelimit.api_per_minute", 100,
+      "Requests per minute per user (or client IP) across the API.");
+  public static final Setting RATELIMIT_AUTH_PER_MINUTE = integer("ratelimit.auth_per_minute", 10,
+      "Requests per minute per client IP to sign-in, sign-up, refresh and MFA endpoints.");
   public static final Setting DATA_DIR = string("data_dir", "data",
       "Directory for the embedded PostgreSQL (data_dir/pg) and local chunks (data_dir/blobs).");
   public static final Setting PG_URL = string("pg.url", "",
@@ -58,6 +66,33 @@ public final class Settings {
       "Hazelcast port (the next free one is taken when it is in use).");
   public static final Setting ROLES = list("roles", List.of("all"),
       "Which verticles this process runs: any of " + String.join(", ", Role.names()) + ", or all.");
+  public static final Setting AUTH_ISSUER = string("auth.issuer", "cloudsync",
+      "The iss claim of access tokens; set it to the public URL of the installation.");
+  public static final Setting AUTH_AUDIENCE = string("auth.audience", "cloudsync-api", "The aud claim of access tokens.");
+  public static final Setting AUTH_ACCESS_TOKEN_TTL = integer("auth.access_token_ttl", 900,
+      "Seconds an access token is valid.");
+  public static final Setting AUTH_REFRESH_TOKEN_TTL = integer("auth.refresh_token_ttl", 2_592_000,
+      "Seconds a sign-in (refresh token family) lasts at most, however often it is refreshed.");
+  public static final Setting AUTH_SIGNING_KEY = string("auth.signing_key", "",
+      "PEM file with an EC P-256 private key (PKCS#8) that signs access tokens (ES256); empty generates one, "
+          + "stored in PostgreSQL. A new file rotates: earlier keys keep verifying until their tokens expire.");
+  public static final Setting AUTH_ADMIN_EMAILS = list("auth.admin_emails", List.of(),
+      "Emails that get the admin role when they sign up (the first account is always admin).");
+  public static final Setting AUTH_OAUTH_REDIRECT_BASE = string("auth.oauth.redirect_base", "",
+      "Public base URL of this server (https://sync.example.com); provider callbacks are "
+          + "<base>/api/v1/auth/oauth/<provider>/callback. Required for OAuth sign-in.");
+  public static final Setting AUTH_OAUTH_SUCCESS_URL = string("auth.oauth.success_url", "/",
+      "Where the browser goes after an OAuth sign-in; tokens follow in the URL fragment.");
+  public static final Setting AUTH_GOOGLE_CLIENT_ID = string("auth.google.client_id", "", "Google OAuth client id; empty turns Google sign-in off.");
+  public static final Setting AUTH_GOOGLE_CLIENT_SECRET = string("auth.google.client_secret", "", "Google OAuth client secret.");
+  public static final Setting AUTH_GITHUB_CLIENT_ID = string("auth.github.client_id", "", "GitHub OAuth app client id; empty turns GitHub sign-in off.");
+  public static final Setting AUTH_GITHUB_CLIENT_SECRET = string("auth.github.client_secret", "", "GitHub OAuth app client secret.");
+  public static final Setting AUTH_GITHUB_SITE = string("auth.github.site", "https://github.com", "GitHub (Enterprise) web URL.");
+  public static final Setting AUTH_GITHUB_API = string("auth.github.api", "https://api.github.com", "GitHub (Enterprise) API URL.");
+  public static final Setting AUTH_OIDC_ISSUER = string("auth.oidc.issuer", "",
+      "Issuer URL of any OpenID Connect provider (found by discovery); empty turns the oidc provider off.");
+  public static final Setting AUTH_OIDC_CLIENT_ID = string("auth.oidc.client_id", "", "OIDC client id.");
+  public static final Setting AUTH_OIDC_CLIENT_SECRET = string("auth.oidc.client_secret", "", "OIDC client secret.");
   public static final Setting LOG_FORMAT = choice("log.format", "text", List.of("text", "json"),
       "Log line format on standard output.");
   public static final Setting LOG_LEVEL = choice("log.level", "info",

@@ -1,0 +1,26 @@
+package io.cloudsync.auth;
+
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * The caller of a request, from a verified access token. The gateway's authentication handler
+ * puts it on the routing context; handlers that need a signed-in caller read it from there.
+ *
+ * @param userId the {@code sub} claim
+ * @param role {@code admin} or {@code user}
+ * @param tokenId the {@code jti} claim, for revocation
+ * @param sessionId the refresh-token family the token was issued for ({@code sid} claim)
+ * @param expiresAt epoch seconds of the {@code exp} claim
+ */
+public record Principal(String userId, String email, String role, String tokenId, String sessionId, long expiresAt) {
+  public static final String CONTEXT_KEY = "cloudsync.principal";
+
+  public boolean isAdmin() {
+    return "admin".equals(role);
+  }
+
+  /** The signed-in caller, or null when the request carried no valid access token. */
+  public static Principal of(RoutingContext ctx) {
+    return ctx.get(CONTEXT_KEY);
+  }
+}
