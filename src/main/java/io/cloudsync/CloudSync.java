@@ -1,5 +1,8 @@
 package io.cloudsync;
 
+import io.cloudsync.auth.ExpiringStore;
+import io.cloudsync.auth.Revocations;
+import io.cloudsync.auth.TokenService;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.config.ConfigException;
 import io.cloudsync.config.Role;
@@ -8,6 +11,7 @@ import io.cloudsync.db.Migrations;
 import io.cloudsync.db.StartupException;
 import io.cloudsync.observability.HealthChecks;
 import io.cloudsync.storage.BlobStore;
+import io.cloudsync.verticles.AuthVerticle;
 import io.cloudsync.verticles.GatewayVerticle;
 import io.cloudsync.verticles.MetadataVerticle;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -91,9 +95,20 @@ public final class CloudSync {
           if (kafkaAdmin != null) {
             cleanups.add(0, kafkaAdmin::close);
           }
-          Services services = new Services(config, db.pool(), blobs, redis,
+          ExpiringStore expiring = ExpiringStore.create(vertx, redis);
+          cleanups.add(0, () -> {
+            expiring.close();
+            return Future.succeededFuture();
+          });
+          Revocations revocations = new Revocations(vertx, expiring, redis == null, config.auth().accessTokenTtl());
+          TokenService tokens = new TokenService(vertx, db.pool(), config.auth(), revocations);
+          cleanups.add(0, tokens::close);
+          cleanups.add(0, revocations::close);
+          Services services = new Services(config, db.pool(), blobs, redis, expiring, tokens,
               readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version());
-          return deployRoles(vertx, services).map(deployed -> new CloudSyncHandle(vertx, config,
+          return revocations.start()
+              .compose(v -> tokens.start())
+              .compose(v -> deployRoles(vertx, services)).map(deployed -> new CloudSyncHandle(vertx, config,
               deployed.ids(), deployed.gateways(), db.embeddedPort(), () -> closeAll(cleanups)));
         })
         .recover(failure -> closeAll(cleanups).transform(v -> Future.failedFuture(failure)));
@@ -117,6 +132,9 @@ public final class CloudSync {
     List<GatewayVerticle> gateways = new CopyOnWriteArrayList<>();
     Future<Void> chain = Future.succeededFuture();
     // Back-end roles first, so the gateway never answers before what it calls is there.
+    if (config.runs(Role.AUTH)) {
+      chain = chain.compose(v -> vertx.deployVerticle(new AuthVerticle(services)).map(ids::add).mapEmpty());
+    }
     if (config.runs(Role.METADATA)) {
       chain = chain.compose(v -> vertx.deployVerticle(new MetadataVerticle(services)).map(ids::add).mapEmpty());
     }

@@ -1,5 +1,7 @@
 package io.cloudsync;
 
+import io.cloudsync.auth.ExpiringStore;
+import io.cloudsync.auth.TokenService;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.observability.HealthChecks;
 import io.cloudsync.storage.BlobStore;
@@ -13,6 +15,6 @@ import io.vertx.sqlclient.Pool;
  * {@code redis} is null when no Redis is configured.
  */
 public record Services(
-    CloudSyncConfig config, Pool pool, BlobStore blobs, Redis redis, HealthChecks readiness,
-    PrometheusMeterRegistry metrics, Buffer openApi, String version) {
+    CloudSyncConfig config, Pool pool, BlobStore blobs, Redis redis, ExpiringStore expiringStore,
+    TokenService tokens, HealthChecks readiness, PrometheusMeterRegistry metrics, Buffer openApi, String version) {
 }

@@ -64,7 +64,7 @@ public final class Bus {
         if (api.code() == ErrorCode.INTERNAL) {
           LOG.error("{} failed", address, failure);
         }
-        message.fail(api.code().number(), api.code() == ErrorCode.INTERNAL ? "Internal server error" : api.getMessage());
+        message.fail(api.code().number(), api.code() == ErrorCode.INTERNAL ? "Internal server error" : api.busMessage());
       });
     });
     return consumer.completion().map(consumer);

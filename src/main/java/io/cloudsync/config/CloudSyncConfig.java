@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  */
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
-    Cluster cluster, Set<Role> roles, Log log, List<String> unknownKeys) {
+    Cluster cluster, Set<Role> roles, Log log, Auth auth, List<String> unknownKeys) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
                      long jsonBodyLimit, long uploadBodyLimit, Duration shutdownTimeout) {
@@ -46,6 +46,19 @@ public record CloudSyncConfig(
   }
 
   public record Log(String format, String level) {
+  }
+
+  /** Token, account and sign-in provider settings; {@code signingKey} is empty when keys are generated. */
+  public record Auth(String issuer, String audience, int accessTokenTtl, int refreshTokenTtl, String signingKey,
+                     List<String> adminEmails, String redirectBase, String successUrl, OAuthClient google,
+                     OAuthClient github, String githubSite, String githubApi, String oidcIssuer, OAuthClient oidc) {
+  }
+
+  /** An OAuth client registration; off when the client id is empty. */
+  public record OAuthClient(String clientId, String clientSecret) {
+    public boolean enabled() {
+      return !clientId.isEmpty();
+    }
   }
 
   private static final Pattern ORIGIN = Pattern.compile("^https?://[A-Za-z0-9.\\-\\[\\]:]+$");
@@ -140,8 +153,34 @@ public record CloudSyncConfig(
       throw Settings.ROLES.invalid("", "at least one role");
     }
 
+    String signingKey = v.string(Settings.AUTH_SIGNING_KEY);
+    if (!signingKey.isEmpty()) {
+      readable(Settings.AUTH_SIGNING_KEY, signingKey);
+    }
+    String redirectBase = v.string(Settings.AUTH_OAUTH_REDIRECT_BASE);
+    if (!redirectBase.isEmpty() && !ORIGIN.matcher(redirectBase).matches()) {
+      throw Settings.AUTH_OAUTH_REDIRECT_BASE.invalid(redirectBase, "a base URL such as https://sync.example.com, without a path");
+    }
+    OAuthClient google = new OAuthClient(v.string(Settings.AUTH_GOOGLE_CLIENT_ID), v.string(Settings.AUTH_GOOGLE_CLIENT_SECRET));
+    OAuthClient github = new OAuthClient(v.string(Settings.AUTH_GITHUB_CLIENT_ID), v.string(Settings.AUTH_GITHUB_CLIENT_SECRET));
+    OAuthClient oidc = new OAuthClient(v.string(Settings.AUTH_OIDC_CLIENT_ID), v.string(Settings.AUTH_OIDC_CLIENT_SECRET));
+    String oidcIssuer = v.string(Settings.AUTH_OIDC_ISSUER);
+    if (oidc.enabled() && oidcIssuer.isEmpty()) {
+      throw Settings.AUTH_OIDC_ISSUER.invalid("", "the issuer URL when auth.oidc.client_id is set");
+    }
+    if ((google.enabled() || github.enabled() || oidc.enabled()) && redirectBase.isEmpty()) {
+      throw Settings.AUTH_OAUTH_REDIRECT_BASE.invalid("", "the public base URL when an OAuth provider is configured");
+    }
+    List<String> adminEmails = v.list(Settings.AUTH_ADMIN_EMAILS).stream()
+        .map(e -> e.toLowerCase(Locale.ROOT)).toList();
+    Auth auth = new Auth(v.string(Settings.AUTH_ISSUER), v.string(Settings.AUTH_AUDIENCE),
+        v.range(Settings.AUTH_ACCESS_TOKEN_TTL, 30, 86_400), v.range(Settings.AUTH_REFRESH_TOKEN_TTL, 300, 31_536_000),
+        signingKey, adminEmails, redirectBase, v.string(Settings.AUTH_OAUTH_SUCCESS_URL), google, github,
+        v.string(Settings.AUTH_GITHUB_SITE), v.string(Settings.AUTH_GITHUB_API), oidcIssuer, oidc);
+
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
-        Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), List.copyOf(unknown));
+        Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth,
+        List.copyOf(unknown));
   }
 
   private static Path readable(Setting setting, String file) {

@@ -6,7 +6,7 @@ import java.util.Locale;
 
 /** The verticles a process can run; {@code roles} in the config picks them. */
 public enum Role {
-  GATEWAY, METADATA;
+  GATEWAY, AUTH, METADATA;
 
   public String configName() {
     return name().toLowerCase(Locale.ROOT);

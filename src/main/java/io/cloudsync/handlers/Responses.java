@@ -30,6 +30,9 @@ public final class Responses {
       ctx.response().reset();
       return;
     }
+    if (error.retryAfterSeconds() > 0) {
+      ctx.response().putHeader("Retry-After", String.valueOf(error.retryAfterSeconds()));
+    }
     json(ctx, error.code().httpStatus(), errorBody(error.code(), error.getMessage()));
   }
 }

@@ -2,6 +2,8 @@ package io.cloudsync.verticles;
 
 import io.cloudsync.Services;
 import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.handlers.AuthHandler;
+import io.cloudsync.handlers.AuthenticationHandler;
 import io.cloudsync.handlers.FailureHandler;
 import io.cloudsync.handlers.InfoHandler;
 import io.cloudsync.handlers.OperationsHandler;
@@ -109,6 +111,8 @@ public final class GatewayVerticle extends VerticleBase {
           .maxAgeSeconds(600));
     }
     router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(http.jsonBodyLimit()));
+    AuthenticationHandler authn = new AuthenticationHandler(services.tokens());
+    router.route("/api/*").handler(authn::identify);
 
     OperationsHandler ops = new OperationsHandler(services.readiness(), services.metrics(), services.openApi());
     router.get("/health/live").handler(ops::live);
@@ -118,6 +122,20 @@ public final class GatewayVerticle extends VerticleBase {
 
     InfoHandler info = new InfoHandler(vertx, services.version());
     router.get("/api/v1/info").handler(info::info);
+
+    AuthHandler auth = new AuthHandler(vertx, services.tokens());
+    router.get("/.well-known/jwks.json").handler(auth::jwks);
+    router.post("/api/v1/auth/signup").handler(auth::signup);
+    router.post("/api/v1/auth/token").handler(auth::token);
+    router.post("/api/v1/auth/refresh").handler(auth::refresh);
+    router.post("/api/v1/auth/logout").handler(authn::require).handler(auth::logout);
+    router.post("/api/v1/auth/mfa/setup").handler(authn::require).handler(auth::mfaSetup);
+    router.post("/api/v1/auth/mfa/verify").handler(authn::require).handler(auth::mfaVerify);
+    router.get("/api/v1/me").handler(authn::require).handler(auth::me);
+    router.get("/api/v1/admin/users").handler(authn::require).handler(auth::adminUsers);
+    router.post("/api/v1/admin/users/:user/disable").handler(authn::require).handler(auth::adminDisable);
+    router.post("/api/v1/admin/users/:user/enable").handler(authn::require).handler(auth::adminEnable);
+    router.post("/api/v1/admin/keys/rotate").handler(authn::require).handler(auth::adminRotateKeys);
 
     router.route().failureHandler(failures);
     for (int status : new int[] {404, 405, 406, 413, 415, 500}) {
