@@ -28,6 +28,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.LocalMap;
 import io.vertx.core.spi.cluster.ClusterManager;
 import io.vertx.kafka.admin.KafkaAdminClient;
 import io.vertx.micrometer.backends.BackendRegistries;
@@ -57,6 +58,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class CloudSync {
   private static final Logger LOG = LoggerFactory.getLogger(CloudSync.class);
+  private static final String DEPLOYED_MAP = "cloudsync.deployments";
 
   private CloudSync() {
   }
@@ -75,11 +77,22 @@ public final class CloudSync {
     }
     config.unknownKeys().forEach(key -> LOG.warn("Unknown configuration key '{}' is ignored", key));
 
+    // The roles talk over fixed event-bus addresses: a second CloudSync in the same Vert.x would
+    // answer the first one's requests from its own database.
+    LocalMap<String, Boolean> registry = vertx.sharedData().getLocalMap(DEPLOYED_MAP);
+    if (registry.putIfAbsent("deployed", true) != null) {
+      return Future.failedFuture(new StartupException("CloudSync is already deployed in this Vert.x instance; "
+          + "use one Vert.x instance per CloudSync"));
+    }
     List<Supplier<Future<Void>>> cleanups = new ArrayList<>();
+    cleanups.add(() -> {
+      registry.remove("deployed");
+      return Future.succeededFuture();
+    });
     return prepareDataDir(vertx, config)
         .compose(v -> Database.start(vertx, config))
         .compose(db -> {
-          cleanups.add(db::close);
+          cleanups.add(0, db::close);
           return Migrations.apply(vertx, db.pool()).map(db);
         })
         .compose(db -> {

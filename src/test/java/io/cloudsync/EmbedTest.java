@@ -31,6 +31,9 @@ class EmbedTest {
 
       CloudSyncHandle handle = CloudSync.deploy(host, TestCloudSync.config(servers)).await();
       int port = handle.httpPort();
+      assertThatThrownBy(() -> CloudSync.deploy(host, TestCloudSync.config(servers)).await())
+          .as("a second CloudSync in the same Vert.x would answer the first one's bus requests")
+          .hasMessageContaining("already deployed");
       assertThat(client.get(port, "127.0.0.1", "/health/ready").send().await().statusCode()).isEqualTo(200);
       assertThat(client.get(hostServer.actualPort(), "127.0.0.1", "/host").send().await().bodyAsString())
           .isEqualTo("host app");

@@ -152,6 +152,7 @@ class GatewayTest {
   @DisplayName("serves TLS 1.2+ from PEM files and then sends HSTS")
   void tls(Servers servers) {
     SelfSignedCertificate certificate = SelfSignedCertificate.create("localhost");
+    Vertx vertx = Vertx.vertx();
     CloudSyncHandle secure = TestCloudSync.deploy(vertx, TestCloudSync.config(servers)
         .put("http.tls.cert", certificate.certificatePath())
         .put("http.tls.key", certificate.privateKeyPath()));
@@ -168,6 +169,7 @@ class GatewayTest {
           () -> oldTls.get(secure.httpPort(), "127.0.0.1", "/health/live").send().await());
     } finally {
       secure.close().await();
+      vertx.close().await();
     }
   }
 }

@@ -380,11 +380,11 @@ public final class AuthVerticle extends VerticleBase {
     if (!Access.isUuid(target)) {
       return Future.failedFuture(new ApiException(ErrorCode.NOT_FOUND, "No such user"));
     }
-    if (target.equals(request.getString("user_id")) && disabled) {
-      return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "Admins cannot disable themselves"));
-    }
     long now = System.currentTimeMillis() / 1000;
     return requireAdmin(request.getString("user_id"))
+        .compose(v -> target.equals(request.getString("user_id")) && disabled
+            ? Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "Admins cannot disable themselves"))
+            : Future.<Void>succeededFuture())
         .compose(v -> services.pool().withTransaction(conn -> conn.preparedQuery("UPDATE users SET disabled_at = "
                     + "CASE WHEN $2 THEN coalesce(disabled_at, now()) ELSE NULL END WHERE id = $1::uuid RETURNING "
                     + USER_COLUMNS)

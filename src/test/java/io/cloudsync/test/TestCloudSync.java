@@ -22,7 +22,10 @@ public final class TestCloudSync {
         .put("http.instances", 1)
         .put("data_dir", tempDir().toString())
         .put("pg.url", servers.newDatabaseUrl())
-        .put("pg.pool_size", 4);
+        .put("pg.pool_size", 4)
+        // Tests send many requests from one address; the rate-limit tests set their own limits.
+        .put("ratelimit.api_per_minute", 1_000_000)
+        .put("ratelimit.auth_per_minute", 1_000_000);
   }
 
   public static CloudSyncHandle deploy(Vertx vertx, JsonObject config) {
