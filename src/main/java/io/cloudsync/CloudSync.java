@@ -7,6 +7,7 @@ import io.cloudsync.db.Database;
 import io.cloudsync.db.Migrations;
 import io.cloudsync.db.StartupException;
 import io.cloudsync.observability.HealthChecks;
+import io.cloudsync.ratelimit.RateLimiter;
 import io.cloudsync.storage.BlobStore;
 import io.cloudsync.verticles.GatewayVerticle;
 import io.cloudsync.verticles.MetadataVerticle;
@@ -92,7 +93,8 @@ public final class CloudSync {
             cleanups.add(0, kafkaAdmin::close);
           }
           Services services = new Services(config, db.pool(), blobs, redis,
-              readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version());
+              readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version(),
+              RateLimiter.create(redis));
           return deployRoles(vertx, services).map(deployed -> new CloudSyncHandle(vertx, config,
               deployed.ids(), deployed.gateways(), db.embeddedPort(), () -> closeAll(cleanups)));
         })

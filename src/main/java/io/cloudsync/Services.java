@@ -2,6 +2,7 @@ package io.cloudsync;
 
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.observability.HealthChecks;
+import io.cloudsync.ratelimit.RateLimiter;
 import io.cloudsync.storage.BlobStore;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.buffer.Buffer;
@@ -10,9 +11,10 @@ import io.vertx.sqlclient.Pool;
 
 /**
  * What the verticles of one CloudSync instance share; handed to each through its constructor.
- * {@code redis} is null when no Redis is configured.
+ * {@code redis} is null when no Redis is configured. {@code rateLimiter} is one for all gateway
+ * instances, so the limits hold per deployment rather than per event loop.
  */
 public record Services(
     CloudSyncConfig config, Pool pool, BlobStore blobs, Redis redis, HealthChecks readiness,
-    PrometheusMeterRegistry metrics, Buffer openApi, String version) {
+    PrometheusMeterRegistry metrics, Buffer openApi, String version, RateLimiter rateLimiter) {
 }

@@ -5,6 +5,7 @@ import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.handlers.FailureHandler;
 import io.cloudsync.handlers.InfoHandler;
 import io.cloudsync.handlers.OperationsHandler;
+import io.cloudsync.handlers.RateLimitHandler;
 import io.cloudsync.handlers.RequestContextHandler;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -109,6 +110,9 @@ public final class GatewayVerticle extends VerticleBase {
           .maxAgeSeconds(600));
     }
     router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(http.jsonBodyLimit()));
+    if (services.config().rateLimit().enabled()) {
+      router.route("/api/*").handler(new RateLimitHandler(services.rateLimiter(), services.config().rateLimit()));
+    }
 
     OperationsHandler ops = new OperationsHandler(services.readiness(), services.metrics(), services.openApi());
     router.get("/health/live").handler(ops::live);
