@@ -10,6 +10,7 @@ import io.cloudsync.db.Database;
 import io.cloudsync.db.Migrations;
 import io.cloudsync.db.StartupException;
 import io.cloudsync.observability.HealthChecks;
+import io.cloudsync.ratelimit.RateLimiter;
 import io.cloudsync.storage.BlobStore;
 import io.cloudsync.verticles.AuthVerticle;
 import io.cloudsync.verticles.GatewayVerticle;
@@ -118,7 +119,8 @@ public final class CloudSync {
           cleanups.add(0, tokens::close);
           cleanups.add(0, revocations::close);
           Services services = new Services(config, db.pool(), blobs, redis, expiring, tokens,
-              readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version());
+              readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version(),
+              RateLimiter.create(redis));
           return revocations.start()
               .compose(v -> tokens.start())
               .compose(v -> deployRoles(vertx, services)).map(deployed -> new CloudSyncHandle(vertx, config,

@@ -1,5 +1,6 @@
 package io.cloudsync.config;
 
+import io.cloudsync.handlers.ClientAddress;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +20,7 @@ import java.util.regex.Pattern;
  */
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
-    Cluster cluster, Set<Role> roles, Log log, Auth auth, List<String> unknownKeys) {
+    Cluster cluster, Set<Role> roles, Log log, Auth auth, List<String> unknownKeys, RateLimit rateLimit) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
                      long jsonBodyLimit, long uploadBodyLimit, Duration shutdownTimeout) {
@@ -59,6 +60,10 @@ public record CloudSyncConfig(
     public boolean enabled() {
       return !clientId.isEmpty();
     }
+  }
+
+  /** {@code trustedProxies} are IPs or CIDR blocks, checked to parse. */
+  public record RateLimit(boolean enabled, int apiPerMinute, int authPerMinute, List<String> trustedProxies) {
   }
 
   private static final Pattern ORIGIN = Pattern.compile("^https?://[A-Za-z0-9.\\-\\[\\]:]+$");
@@ -178,9 +183,21 @@ public record CloudSyncConfig(
         signingKey, adminEmails, redirectBase, v.string(Settings.AUTH_OAUTH_SUCCESS_URL), google, github,
         v.string(Settings.AUTH_GITHUB_SITE), v.string(Settings.AUTH_GITHUB_API), oidcIssuer, oidc);
 
+    List<String> trustedProxies = v.list(Settings.HTTP_TRUSTED_PROXIES);
+    for (String proxy : trustedProxies) {
+      try {
+        ClientAddress.network(proxy);
+      } catch (IllegalArgumentException e) {
+        throw Settings.HTTP_TRUSTED_PROXIES.invalid(proxy, "IP addresses or CIDR blocks such as 10.0.0.0/8 or fd00::/8");
+      }
+    }
+    RateLimit rateLimit = new RateLimit(v.bool(Settings.RATELIMIT_ENABLED),
+        v.range(Settings.RATELIMIT_API_PER_MINUTE, 1, 1_000_000), v.range(Settings.RATELIMIT_AUTH_PER_MINUTE, 1, 1_000_000),
+        trustedProxies);
+
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
         Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth,
-        List.copyOf(unknown));
+        List.copyOf(unknown), rateLimit);
   }
 
   private static Path readable(Setting setting, String file) {

@@ -12,14 +12,12 @@ import io.vertx.ext.web.RoutingContext;
 public final class AuthHandler {
   private final Vertx vertx;
   private final TokenService tokens;
+  private final ClientAddress clientAddress;
 
-  public AuthHandler(Vertx vertx, TokenService tokens) {
+  public AuthHandler(Vertx vertx, TokenService tokens, ClientAddress clientAddress) {
     this.vertx = vertx;
     this.tokens = tokens;
-  }
-
-  private static String clientAddress(RoutingContext ctx) {
-    return ClientAddress.of(ctx);
+    this.clientAddress = clientAddress;
   }
 
   public void signup(RoutingContext ctx) {
@@ -39,7 +37,7 @@ public final class AuthHandler {
         .put("email", Bodies.string(body, "email"))
         .put("password", Bodies.string(body, "password"))
         .put("totp", Bodies.string(body, "totp"))
-        .put("client_ip", clientAddress(ctx));
+        .put("client_ip", clientAddress.of(ctx.request()));
     Bus.request(vertx, Addresses.AUTH_TOKEN, request)
         .onSuccess(pair -> tokenAnswer(ctx, pair))
         .onFailure(ctx::fail);

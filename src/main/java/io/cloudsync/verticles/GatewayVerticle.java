@@ -4,9 +4,11 @@ import io.cloudsync.Services;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.handlers.AuthHandler;
 import io.cloudsync.handlers.AuthenticationHandler;
+import io.cloudsync.handlers.ClientAddress;
 import io.cloudsync.handlers.FailureHandler;
 import io.cloudsync.handlers.InfoHandler;
 import io.cloudsync.handlers.OperationsHandler;
+import io.cloudsync.handlers.RateLimitHandler;
 import io.cloudsync.handlers.RequestContextHandler;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -110,9 +112,14 @@ public final class GatewayVerticle extends VerticleBase {
           .exposedHeaders(EXPOSED_HEADERS)
           .maxAgeSeconds(600));
     }
+    // The body handler goes first: it must see the request before any handler answers
+    // asynchronously, or body bytes arriving meanwhile would be lost.
     router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(http.jsonBodyLimit()));
     AuthenticationHandler authn = new AuthenticationHandler(services.tokens());
     router.route("/api/*").handler(authn::identify);
+    if (services.config().rateLimit().enabled()) {
+      router.route("/api/*").handler(new RateLimitHandler(services.rateLimiter(), services.config().rateLimit()));
+    }
 
     OperationsHandler ops = new OperationsHandler(services.readiness(), services.metrics(), services.openApi());
     router.get("/health/live").handler(ops::live);
@@ -123,7 +130,8 @@ public final class GatewayVerticle extends VerticleBase {
     InfoHandler info = new InfoHandler(vertx, services.version());
     router.get("/api/v1/info").handler(info::info);
 
-    AuthHandler auth = new AuthHandler(vertx, services.tokens());
+    AuthHandler auth = new AuthHandler(vertx, services.tokens(),
+        new ClientAddress(services.config().rateLimit().trustedProxies()));
     router.get("/.well-known/jwks.json").handler(auth::jwks);
     router.post("/api/v1/auth/signup").handler(auth::signup);
     router.post("/api/v1/auth/token").handler(auth::token);
