@@ -2,7 +2,6 @@ package io.cloudsync.config;
 
 import io.cloudsync.handlers.ClientAddress;
 import io.vertx.core.json.JsonObject;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,10 +19,10 @@ import java.util.regex.Pattern;
  */
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
-    Cluster cluster, Set<Role> roles, Log log, Auth auth, List<String> unknownKeys, RateLimit rateLimit) {
+    Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
-                     long jsonBodyLimit, long uploadBodyLimit, Duration shutdownTimeout) {
+                     long jsonBodyLimit, Duration shutdownTimeout) {
   }
 
   public record Tls(Path cert, Path key) {
@@ -53,6 +52,15 @@ public record CloudSyncConfig(
   public record Auth(String issuer, String audience, int accessTokenTtl, int refreshTokenTtl, String signingKey,
                      List<String> adminEmails, String redirectBase, String successUrl, OAuthClient google,
                      OAuthClient github, String githubSite, String githubApi, String oidcIssuer, OAuthClient oidc) {
+  }
+
+  /**
+   * File limits and chunk encryption. {@code userQuota} 0 means none; {@code masterKey} is empty
+   * when the key is generated; {@code previousMasterKeys} maps key id to base64 key.
+   */
+  public record Files(long maxFileSize, int folderEntryLimit, long userQuota, int trashRetentionDays,
+                      int uploadExpireHours, String masterKey, String masterKeyId,
+                      java.util.Map<String, String> previousMasterKeys) {
   }
 
   /** An OAuth client registration; off when the client id is empty. */
@@ -109,7 +117,7 @@ public record CloudSyncConfig(
       }
     }
     Http http = new Http(host, port, instances, tls, origins,
-        v.positive(Settings.HTTP_BODY_LIMIT_JSON), v.positive(Settings.HTTP_BODY_LIMIT_UPLOAD),
+        v.positive(Settings.HTTP_BODY_LIMIT_JSON),
         Duration.ofSeconds(v.range(Settings.HTTP_SHUTDOWN_TIMEOUT, 0, 3600)));
 
     String dataDirText = v.string(Settings.DATA_DIR);
@@ -195,14 +203,42 @@ public record CloudSyncConfig(
         v.range(Settings.RATELIMIT_API_PER_MINUTE, 1, 1_000_000), v.range(Settings.RATELIMIT_AUTH_PER_MINUTE, 1, 1_000_000),
         trustedProxies);
 
+    String masterKey = v.string(Settings.STORAGE_MASTER_KEY);
+    if (!masterKey.isEmpty() && !isKey(masterKey)) {
+      throw Settings.STORAGE_MASTER_KEY.invalid("(hidden)", "base64 of exactly 32 bytes");
+    }
+    java.util.Map<String, String> previousKeys = new java.util.LinkedHashMap<>();
+    for (String entry : v.list(Settings.STORAGE_PREVIOUS_MASTER_KEYS)) {
+      int colon = entry.indexOf(':');
+      if (colon <= 0 || !isKey(entry.substring(colon + 1))) {
+        throw Settings.STORAGE_PREVIOUS_MASTER_KEYS.invalid("(hidden)", "entries id:base64-of-32-bytes");
+      }
+      previousKeys.put(entry.substring(0, colon), entry.substring(colon + 1));
+    }
+    String masterKeyId = v.string(Settings.STORAGE_MASTER_KEY_ID);
+    if (!masterKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
+      throw Settings.STORAGE_MASTER_KEY_ID.invalid(masterKeyId, "1 to 64 letters, digits, dots, dashes or underscores");
+    }
+    Files files = new Files(v.positive(Settings.FILES_MAX_FILE_SIZE), v.range(Settings.FILES_FOLDER_ENTRY_LIMIT, 1, 10_000_000),
+        v.nonNegative(Settings.FILES_USER_QUOTA), v.range(Settings.FILES_TRASH_RETENTION_DAYS, 0, 3650),
+        v.range(Settings.UPLOADS_EXPIRE_HOURS, 1, 24 * 365), masterKey, masterKeyId, java.util.Map.copyOf(previousKeys));
+
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
-        Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth,
+        Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth, files,
         List.copyOf(unknown), rateLimit);
+  }
+
+  private static boolean isKey(String base64) {
+    try {
+      return java.util.Base64.getDecoder().decode(base64.trim()).length == 32;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   private static Path readable(Setting setting, String file) {
     Path path = Path.of(file);
-    if (!Files.isReadable(path)) {
+    if (!java.nio.file.Files.isReadable(path)) {
       throw setting.invalid(file, "a readable PEM file");
     }
     return path;
@@ -231,6 +267,14 @@ public record CloudSyncConfig(
       int value = (Integer) get(setting);
       if (value < min || value > max) {
         throw setting.invalid(value, "a number from " + min + " to " + max);
+      }
+      return value;
+    }
+
+    long nonNegative(Setting setting) {
+      long value = (Long) get(setting);
+      if (value < 0) {
+        throw setting.invalid(value, "zero or a positive size");
       }
       return value;
     }

@@ -20,8 +20,6 @@ public final class Settings {
       "Browser origins allowed to call the API cross-site (exact, e.g. https://app.example.com); empty allows none.");
   public static final Setting HTTP_BODY_LIMIT_JSON = size("http.body_limit.json", 1L << 20,
       "Largest JSON request body in bytes (suffixes k, m, g); larger answers 413.");
-  public static final Setting HTTP_BODY_LIMIT_UPLOAD = size("http.body_limit.upload", 5L << 30,
-      "Largest file upload body in bytes.");
   public static final Setting HTTP_SHUTDOWN_TIMEOUT = integer("http.shutdown_timeout", 30,
       "Seconds in-flight requests may take to finish after SIGTERM before connections are closed.");
   public static final Setting HTTP_TRUSTED_PROXIES = list("http.trusted_proxies", List.of(),
@@ -66,6 +64,23 @@ public final class Settings {
       "Hazelcast port (the next free one is taken when it is in use).");
   public static final Setting ROLES = list("roles", List.of("all"),
       "Which verticles this process runs: any of " + String.join(", ", Role.names()) + ", or all.");
+  public static final Setting FILES_MAX_FILE_SIZE = size("files.max_file_size", 5L << 30,
+      "Largest file in bytes (suffixes k, m, g); larger uploads answer 413 before their body is read.");
+  public static final Setting FILES_FOLDER_ENTRY_LIMIT = integer("files.folder_entry_limit", 10_000,
+      "Most entries (files and folders, trash excluded) one folder may hold.");
+  public static final Setting FILES_USER_QUOTA = size("files.user_quota", 0,
+      "Bytes of file content (all versions) each user may own across their spaces; 0 means no quota.");
+  public static final Setting FILES_TRASH_RETENTION_DAYS = integer("files.trash_retention_days", 30,
+      "Days a deleted node stays in the trash before it is purged for good.");
+  public static final Setting UPLOADS_EXPIRE_HOURS = integer("uploads.expire_hours", 24,
+      "Hours an unfinished resumable (tus) upload is kept after its last byte arrived.");
+  public static final Setting STORAGE_MASTER_KEY = string("storage.master_key", "",
+      "Base64 of 32 random bytes: the AES-256 master key that wraps each chunk's data key. Empty generates one, "
+          + "stored in PostgreSQL; set it in production and keep it apart from the database.");
+  public static final Setting STORAGE_MASTER_KEY_ID = string("storage.master_key_id", "k1",
+      "Id recorded with every chunk encrypted under storage.master_key; change it when you change the key.");
+  public static final Setting STORAGE_PREVIOUS_MASTER_KEYS = list("storage.previous_master_keys", List.of(),
+      "Earlier master keys as id:base64, so chunks written under them stay readable after a rotation.");
   public static final Setting AUTH_ISSUER = string("auth.issuer", "cloudsync",
       "The iss claim of access tokens; set it to the public URL of the installation.");
   public static final Setting AUTH_AUDIENCE = string("auth.audience", "cloudsync-api", "The aud claim of access tokens.");

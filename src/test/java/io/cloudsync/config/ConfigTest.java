@@ -105,7 +105,7 @@ class ConfigTest {
     assertThat(nested.http().jsonBodyLimit()).isEqualTo(65536).isEqualTo(dotted.http().jsonBodyLimit());
     assertThat(nested.cluster().members()).containsExactly("10.0.0.1", "10.0.0.2:5702");
     assertThat(nested.cluster().enabled()).isTrue();
-    assertThat(CloudSyncConfig.from(new JsonObject().put("http.body_limit.upload", "5g")).http().uploadBodyLimit())
+    assertThat(CloudSyncConfig.from(new JsonObject().put("files.max_file_size", "5g")).files().maxFileSize())
         .isEqualTo(5L << 30);
   }
 
