@@ -4,6 +4,7 @@ import io.cloudsync.Services;
 import io.cloudsync.auth.Access;
 import io.cloudsync.auth.Emails;
 import io.cloudsync.auth.LoginThrottle;
+import io.cloudsync.auth.OAuthLogins;
 import io.cloudsync.auth.Passwords;
 import io.cloudsync.auth.Secrets;
 import io.cloudsync.auth.TokenService;
@@ -27,8 +28,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Accounts and sign-in: sign-up, password and TOTP sign-in, refresh-token rotation with reuse
- * detection, logout, MFA set-up, and the admin's user list. Passwords and tokens never appear in
+ * Accounts and sign-in: sign-up, password and TOTP sign-in, OAuth and OpenID Connect sign-in
+ * ({@link OAuthLogins}), refresh-token rotation with reuse detection, logout, MFA set-up, and the
+ * admin's user list. Passwords and tokens never appear in
  * logs or replies other than the one that hands a token out.
  */
 public final class AuthVerticle extends VerticleBase {
@@ -46,6 +48,7 @@ public final class AuthVerticle extends VerticleBase {
   private final CloudSyncConfig.Auth config;
   private final TokenService tokens;
   private final LoginThrottle throttle;
+  private OAuthLogins oauth;
 
   public AuthVerticle(Services services) {
     this.services = services;
@@ -56,6 +59,8 @@ public final class AuthVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    oauth = new OAuthLogins(vertx, services.pool(), config, this::createUser, this::startSession);
+    oauth.connect();
     return Future.all(List.of(
         Bus.serve(vertx, Addresses.AUTH_SIGNUP, this::signup),
         Bus.serve(vertx, Addresses.AUTH_TOKEN, this::signIn),
@@ -66,7 +71,14 @@ public final class AuthVerticle extends VerticleBase {
         Bus.serve(vertx, Addresses.AUTH_MFA_VERIFY, this::mfaVerify),
         Bus.serve(vertx, Addresses.AUTH_ADMIN_USERS, this::adminUsers),
         Bus.serve(vertx, Addresses.AUTH_ADMIN_SET_DISABLED, this::adminSetDisabled),
-        Bus.serve(vertx, Addresses.AUTH_ADMIN_ROTATE_KEYS, this::adminRotateKeys)));
+        Bus.serve(vertx, Addresses.AUTH_ADMIN_ROTATE_KEYS, this::adminRotateKeys),
+        Bus.serve(vertx, Addresses.AUTH_OAUTH_START, oauth::begin),
+        Bus.serve(vertx, Addresses.AUTH_OAUTH_CALLBACK, oauth::complete)));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return oauth == null ? Future.succeededFuture() : oauth.close();
   }
 
   static JsonObject userJson(Row row) {
@@ -112,7 +124,8 @@ public final class AuthVerticle extends VerticleBase {
 
   /**
    * Inserts a user; the first account of the installation, and any in {@code auth.admin_emails},
-   * is an admin. The advisory lock makes "first" exact when two sign-ups race.
+   * is an admin. The advisory lock makes "first" exact when two sign-ups race. OAuth sign-in makes
+   * accounts through it too, with a null password hash.
    */
   Future<JsonObject> createUser(String email, String displayName, String passwordHash) {
     boolean listedAdmin = config.adminEmails().contains(email);

@@ -7,6 +7,7 @@ import io.cloudsync.handlers.AuthenticationHandler;
 import io.cloudsync.handlers.ClientAddress;
 import io.cloudsync.handlers.FailureHandler;
 import io.cloudsync.handlers.InfoHandler;
+import io.cloudsync.handlers.OAuthHandler;
 import io.cloudsync.handlers.OperationsHandler;
 import io.cloudsync.handlers.RateLimitHandler;
 import io.cloudsync.handlers.RequestContextHandler;
@@ -139,6 +140,9 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/v1/auth/logout").handler(authn::require).handler(auth::logout);
     router.post("/api/v1/auth/mfa/setup").handler(authn::require).handler(auth::mfaSetup);
     router.post("/api/v1/auth/mfa/verify").handler(authn::require).handler(auth::mfaVerify);
+    OAuthHandler oauth = new OAuthHandler(vertx, services.config().auth());
+    router.get("/api/v1/auth/oauth/:provider/start").handler(oauth::start);
+    router.get("/api/v1/auth/oauth/:provider/callback").handler(oauth::callback);
     router.get("/api/v1/me").handler(authn::require).handler(auth::me);
     router.get("/api/v1/admin/users").handler(authn::require).handler(auth::adminUsers);
     router.post("/api/v1/admin/users/:user/disable").handler(authn::require).handler(auth::adminDisable);
