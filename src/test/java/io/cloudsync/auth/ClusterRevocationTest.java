@@ -61,6 +61,36 @@ class ClusterRevocationTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  @DisplayName("two clustered nodes sharing Redis admit the rate limit once in total, not once per node")
+  void sharedRateLimit(Servers servers) {
+    int portA = Servers.freePort();
+    int portB = Servers.freePort();
+    JsonObject cluster = new JsonObject().put("cluster", true).put("cluster_host", "127.0.0.1")
+        .put("cluster_members", "127.0.0.1:" + portA + ",127.0.0.1:" + portB);
+    JsonObject base = TestCloudSync.config(servers).put("redis.url", servers.redisUrl())
+        .put("ratelimit.api_per_minute", 10);
+    Vertx nodeA = Clustering.start(CloudSyncConfig.from(cluster.copy().put("cluster_port", portA))).await();
+    Vertx nodeB = Clustering.start(CloudSyncConfig.from(cluster.copy().put("cluster_port", portB))).await();
+    try {
+      CloudSyncHandle a = TestCloudSync.deploy(nodeA, base.copy().mergeIn(cluster).put("cluster_port", portA));
+      CloudSyncHandle b = TestCloudSync.deploy(nodeB, base.copy().mergeIn(cluster).put("cluster_port", portB));
+      Api apiA = new Api(nodeA, a.httpPort());
+      Api apiB = new Api(nodeB, b.httpPort());
+      int admitted = 0;
+      for (int i = 0; i < 15; i++) {
+        admitted += apiA.get("/api/v1/openapi.json", null).statusCode() == 200 ? 1 : 0;
+        admitted += apiB.get("/api/v1/openapi.json", null).statusCode() == 200 ? 1 : 0;
+      }
+      assertThat(admitted).isEqualTo(10);
+      b.close().await();
+      a.close().await();
+    } finally {
+      nodeB.close().await();
+      nodeA.close().await();
+    }
+  }
+
   /** Revocations without Redis travel by event-bus publish: allow it a moment, bounded at one second. */
   private static int awaitStatus(Api api, String token, int expected) {
     long deadline = System.currentTimeMillis() + 1000;
