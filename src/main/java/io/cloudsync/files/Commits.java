@@ -221,7 +221,7 @@ public final class Commits {
     }
     return pool.preparedQuery("INSERT INTO chunk_grants (hash, user_id) SELECT h, $2::uuid FROM unnest($1::text[]) AS h "
             + "ON CONFLICT (hash, user_id) DO UPDATE SET created_at = now()")
-        .execute(Tuple.of(hashes.toArray(new String[0]), actor))
+        .execute(Tuple.tuple().addValue(hashes.toArray(new String[0])).addValue(actor))
         .map(new JsonObject());
   }
 
@@ -244,7 +244,7 @@ public final class Commits {
             + "AND NOT EXISTS (SELECT 1 FROM file_versions fv JOIN nodes n ON n.id = fv.node_id "
             + "JOIN space_members m ON m.space_id = n.space_id AND m.user_id = $1::uuid "
             + "JOIN spaces s ON s.id = n.space_id AND s.deleted_at IS NULL WHERE fv.chunks @> ARRAY[u.h]) ORDER BY u.i")
-        .execute(Tuple.of(actor, hashes.toArray(new String[0])))
+        .execute(Tuple.tuple().addValue(actor).addValue(hashes.toArray(new String[0])))
         .map(rows -> {
           List<String> out = new ArrayList<>();
           rows.forEach(row -> out.add(row.getString(0)));

@@ -419,7 +419,7 @@ public final class Nodes {
                             + "chunk_sizes, author) SELECT node_id, $3, size, sha256, chunks, chunk_sizes, $4::uuid "
                             + "FROM file_versions WHERE node_id = $1::uuid AND version = $2")
                         .execute(Tuple.of(node.getString("id"), version, node.getLong("version") + 1, actor)))
-                    .compose(ok -> tx.conn().preparedQuery("UPDATE nodes AS n SET version = version + 1, size = fv.size, "
+                    .compose(ok -> tx.conn().preparedQuery("UPDATE nodes AS n SET version = n.version + 1, size = fv.size, "
                             + "sha256 = fv.sha256, modified_at = now(), modified_by = $3::uuid FROM file_versions fv "
                             + "WHERE n.id = $1::uuid AND fv.node_id = n.id AND fv.version = $2 RETURNING " + Tree.COLUMNS)
                         .execute(Tuple.of(node.getString("id"), node.getLong("version") + 1, actor)))

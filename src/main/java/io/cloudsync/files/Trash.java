@@ -110,7 +110,7 @@ public final class Trash {
               List<String> hashes = new ArrayList<>();
               rows.forEach(row -> hashes.add(row.getString(0)));
               return conn.preparedQuery("DELETE FROM chunk_grants WHERE hash = ANY($1::text[])")
-                  .execute(Tuple.of(hashes.toArray(new String[0]))).map(hashes);
+                  .execute(Tuple.tuple().addValue(hashes.toArray(new String[0]))).map(hashes);
             }))
         .compose(hashes -> {
           Future<Void> chain = Future.succeededFuture();

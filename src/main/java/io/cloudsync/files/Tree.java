@@ -178,7 +178,7 @@ final class Tree {
         .execute(Tuple.of(nodeId, version, size, sha256, hashes, sizes).addValue(author))
         .compose(v -> conn.preparedQuery("INSERT INTO chunks (hash, size) SELECT * FROM unnest($1::text[], $2::int[]) "
                 + "ON CONFLICT DO NOTHING")
-            .execute(Tuple.of(hashes, sizes)))
+            .execute(Tuple.tuple().addValue(hashes).addValue(sizes)))
         .mapEmpty();
   }
 
