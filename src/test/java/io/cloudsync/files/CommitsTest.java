@@ -270,4 +270,24 @@ class CommitsTest {
     assertThat(changes.getJsonObject(changes.size() - 1).getString("actor")).as("the job, not a user").isNull();
     assertThat(List.of(files.bus(Addresses.METADATA_PURGE_EXPIRED, new JsonObject()).getInteger("purged"))).containsExactly(0);
   }
+
+  @Test
+  @DisplayName("collected chunks are deleted from the store through the deleter the verticle is given")
+  void deleterReceivesCollectedChunks() {
+    JsonObject user = files.user("deleter");
+    String space = files.space(user.getString("token"), "Deleter", null).getString("id");
+    String text = FilesFixture.unique("to the store's bin");
+    JsonObject file = commit(FilesFixture.commit(user.getString("id"), space, text).put("name", "bin"));
+    expect(files.send(HttpMethod.DELETE, "/api/v1/spaces/" + space + "/nodes/" + file.getString("id"), user.getString("token"),
+        null), 204);
+
+    List<String> deleted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Trash trash = new Trash(files.db, new ChangeLog(files.vertx, files.db), 0, hash -> {
+      deleted.add(hash);
+      return io.vertx.core.Future.succeededFuture();
+    });
+    trash.purgeExpired().await();
+    assertThat(deleted).contains(FilesFixture.sha256(text));
+    assertThat(files.count("SELECT count(*) FROM chunks WHERE hash = $1", FilesFixture.sha256(text))).isZero();
+  }
 }
