@@ -23,6 +23,40 @@ public final class Addresses {
   public static final String AUTH_OAUTH_START = "cloudsync.auth.oauth.start";
   public static final String AUTH_OAUTH_CALLBACK = "cloudsync.auth.oauth.callback";
 
+  // --- files metadata (MetadataVerticle) ---------------------------------------------------------
+  /** Published after commit: one change of space {@code <id>} on {@code SYNC_SPACE_PREFIX + id}. */
+  public static final String SYNC_SPACE_PREFIX = "cloudsync.sync.space.";
+  /** Commits a file version: {actor, space, node_id | parent_id + name | path, base_version?, size, sha256, chunks, chunk_sizes, check_chunk_access?}. */
+  public static final String METADATA_COMMIT = "cloudsync.metadata.commit";
+  /** The manifest of a file version: {actor, space, node, version?}. */
+  public static final String METADATA_CONTENT = "cloudsync.metadata.content";
+  /** {actor, hashes} → {missing}: hashes the actor may not reference yet. */
+  public static final String METADATA_MISSING_CHUNKS = "cloudsync.metadata.missing-chunks";
+  /** {actor, hashes} → {}: the actor uploaded these chunks and may reference them. */
+  public static final String METADATA_GRANT_CHUNKS = "cloudsync.metadata.grant-chunks";
+  /** Runs the trash retention purge and chunk collection now: {} → {purged, chunks_deleted}. */
+  public static final String METADATA_PURGE_EXPIRED = "cloudsync.metadata.purge-expired";
+  public static final String SPACES_CREATE = "cloudsync.metadata.spaces.create";
+  public static final String SPACES_LIST = "cloudsync.metadata.spaces.list";
+  public static final String SPACES_GET = "cloudsync.metadata.spaces.get";
+  public static final String SPACES_UPDATE = "cloudsync.metadata.spaces.update";
+  public static final String SPACES_DELETE = "cloudsync.metadata.spaces.delete";
+  public static final String SPACES_MEMBERS = "cloudsync.metadata.spaces.members";
+  public static final String SPACES_SHARE = "cloudsync.metadata.spaces.share";
+  public static final String SPACES_UNSHARE = "cloudsync.metadata.spaces.unshare";
+  public static final String SPACES_CHANGES = "cloudsync.metadata.spaces.changes";
+  public static final String NODES_LIST = "cloudsync.metadata.nodes.list";
+  public static final String NODES_CREATE_FOLDER = "cloudsync.metadata.nodes.create-folder";
+  public static final String NODES_GET = "cloudsync.metadata.nodes.get";
+  public static final String NODES_UPDATE = "cloudsync.metadata.nodes.update";
+  public static final String NODES_DELETE = "cloudsync.metadata.nodes.delete";
+  public static final String NODES_RESTORE = "cloudsync.metadata.nodes.restore";
+  public static final String NODES_COPY = "cloudsync.metadata.nodes.copy";
+  public static final String NODES_TRASH = "cloudsync.metadata.nodes.trash";
+  public static final String NODES_VERSIONS = "cloudsync.metadata.nodes.versions";
+  public static final String NODES_RESTORE_VERSION = "cloudsync.metadata.nodes.restore-version";
+  public static final String NODES_SEARCH = "cloudsync.metadata.nodes.search";
+
   private Addresses() {
   }
 }

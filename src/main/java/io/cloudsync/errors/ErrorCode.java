@@ -14,6 +14,7 @@ public enum ErrorCode {
   INVALID_JSON(1001, 400, "invalid_json"),
   VALIDATION_FAILED(1002, 400, "validation_failed"),
   WEAK_PASSWORD(1003, 400, "weak_password"),
+  INVALID_NAME(1010, 400, "invalid_name"),
   UNAUTHORIZED(1100, 401, "unauthorized"),
   INVALID_TOKEN(1101, 401, "invalid_token"),
   INVALID_CREDENTIALS(1102, 401, "invalid_credentials"),
@@ -27,6 +28,8 @@ public enum ErrorCode {
   NOT_ACCEPTABLE(1600, 406, "not_acceptable"),
   CONFLICT(1900, 409, "conflict"),
   EMAIL_TAKEN(1901, 409, "email_taken"),
+  NAME_TAKEN(1910, 409, "name_taken"),
+  VERSION_CONFLICT(1911, 409, "version_conflict"),
   PRECONDITION_FAILED(2200, 412, "precondition_failed"),
   PAYLOAD_TOO_LARGE(2300, 413, "payload_too_large"),
   UNSUPPORTED_MEDIA_TYPE(2500, 415, "unsupported_media_type"),
@@ -34,7 +37,9 @@ public enum ErrorCode {
   INTERNAL(5000, 500, "internal_error"),
   BAD_GATEWAY(5020, 502, "bad_gateway"),
   UNAVAILABLE(5030, 503, "service_unavailable"),
-  TIMEOUT(5040, 504, "timeout");
+  TIMEOUT(5040, 504, "timeout"),
+  QUOTA_EXCEEDED(5070, 507, "quota_exceeded"),
+  FOLDER_FULL(5071, 507, "folder_full");
 
   private static final Map<Integer, ErrorCode> BY_NUMBER =
       Arrays.stream(values()).collect(Collectors.toMap(ErrorCode::number, Function.identity()));

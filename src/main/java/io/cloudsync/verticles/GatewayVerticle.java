@@ -7,10 +7,12 @@ import io.cloudsync.handlers.AuthenticationHandler;
 import io.cloudsync.handlers.ClientAddress;
 import io.cloudsync.handlers.FailureHandler;
 import io.cloudsync.handlers.InfoHandler;
+import io.cloudsync.handlers.NodesHandler;
 import io.cloudsync.handlers.OAuthHandler;
 import io.cloudsync.handlers.OperationsHandler;
 import io.cloudsync.handlers.RateLimitHandler;
 import io.cloudsync.handlers.RequestContextHandler;
+import io.cloudsync.handlers.SpacesHandler;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpMethod;
@@ -148,6 +150,32 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/v1/admin/users/:user/disable").handler(authn::require).handler(auth::adminDisable);
     router.post("/api/v1/admin/users/:user/enable").handler(authn::require).handler(auth::adminEnable);
     router.post("/api/v1/admin/keys/rotate").handler(authn::require).handler(auth::adminRotateKeys);
+
+    SpacesHandler spaces = new SpacesHandler(vertx);
+    router.post("/api/v1/spaces").handler(authn::require).handler(spaces::create);
+    router.get("/api/v1/spaces").handler(authn::require).handler(spaces::list);
+    router.get("/api/v1/spaces/:space").handler(authn::require).handler(spaces::get);
+    router.patch("/api/v1/spaces/:space").handler(authn::require).handler(spaces::update);
+    router.delete("/api/v1/spaces/:space").handler(authn::require).handler(spaces::delete);
+    router.get("/api/v1/spaces/:space/members").handler(authn::require).handler(spaces::members);
+    router.post("/api/v1/spaces/:space/members").handler(authn::require).handler(spaces::addMember);
+    router.put("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::putMember);
+    router.delete("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::removeMember);
+    router.get("/api/v1/spaces/:space/changes").handler(authn::require).handler(spaces::changes);
+
+    NodesHandler nodes = new NodesHandler(vertx);
+    router.get("/api/v1/spaces/:space/nodes").handler(authn::require).handler(nodes::list);
+    router.post("/api/v1/spaces/:space/nodes").handler(authn::require).handler(nodes::create);
+    router.get("/api/v1/spaces/:space/nodes/:node").handler(authn::require).handler(nodes::get);
+    router.patch("/api/v1/spaces/:space/nodes/:node").handler(authn::require).handler(nodes::update);
+    router.delete("/api/v1/spaces/:space/nodes/:node").handler(authn::require).handler(nodes::delete);
+    router.post("/api/v1/spaces/:space/nodes/:node/restore").handler(authn::require).handler(nodes::restore);
+    router.post("/api/v1/spaces/:space/nodes/:node/copy").handler(authn::require).handler(nodes::copy);
+    router.get("/api/v1/spaces/:space/nodes/:node/versions").handler(authn::require).handler(nodes::versions);
+    router.post("/api/v1/spaces/:space/nodes/:node/versions/:version/restore").handler(authn::require)
+        .handler(nodes::restoreVersion);
+    router.get("/api/v1/spaces/:space/trash").handler(authn::require).handler(nodes::trash);
+    router.get("/api/v1/search").handler(authn::require).handler(nodes::search);
 
     router.route().failureHandler(failures);
     for (int status : new int[] {404, 405, 406, 413, 415, 500}) {

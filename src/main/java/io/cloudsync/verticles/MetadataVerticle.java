@@ -1,28 +1,103 @@
 package io.cloudsync.verticles;
 
 import io.cloudsync.Services;
+import io.cloudsync.auth.Access;
 import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
+import io.cloudsync.errors.ApiException;
+import io.cloudsync.errors.ErrorCode;
+import io.cloudsync.files.ChangeLog;
+import io.cloudsync.files.Commits;
+import io.cloudsync.files.Nodes;
+import io.cloudsync.files.Spaces;
+import io.cloudsync.files.Trash;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
+import java.util.List;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Owns the metadata in PostgreSQL and answers for it on the event bus. */
+/**
+ * Owns the metadata in PostgreSQL and answers for it on the event bus: spaces and members, the
+ * node tree, file versions, chunk access, the change log, and the trash retention job.
+ */
 public final class MetadataVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(MetadataVerticle.class);
+  /** How often the trash retention job runs on each metadata node (one at a time cluster-wide). */
+  static final long PURGE_INTERVAL_MS = 5 * 60 * 1000L;
 
   private final Services services;
+  private final Function<String, Future<Void>> chunkDeleter;
+  private long purgeTimer = -1;
 
   public MetadataVerticle(Services services) {
+    this(services, null);
+  }
+
+  /** @param chunkDeleter deletes an unreferenced chunk's bytes (the chunk store's delete); null: rows only */
+  public MetadataVerticle(Services services, Function<String, Future<Void>> chunkDeleter) {
     this.services = services;
+    this.chunkDeleter = chunkDeleter;
   }
 
   @Override
   public Future<?> start() {
-    return Bus.serve(vertx, Addresses.METADATA_INFO, this::info);
+    Access access = new Access(services.pool());
+    ChangeLog log = new ChangeLog(vertx, services.pool());
+    Trash trash = new Trash(services.pool(), log, services.config().files().trashRetentionDays(), chunkDeleter);
+    Spaces spaces = new Spaces(services.pool(), access, log);
+    Nodes nodes = new Nodes(services.pool(), access, log, trash, services.config().files());
+    Commits commits = new Commits(services.pool(), access, log, nodes, services.config().files());
+    purgeTimer = vertx.setPeriodic(PURGE_INTERVAL_MS, id -> trash.purgeExpired()
+        .onFailure(e -> LOG.warn("Trash retention run failed", e)));
+    return Future.all(List.of(
+        Bus.serve(vertx, Addresses.METADATA_INFO, this::info),
+        Bus.serve(vertx, Addresses.METADATA_COMMIT, commits::commit),
+        Bus.serve(vertx, Addresses.METADATA_CONTENT, commits::content),
+        Bus.serve(vertx, Addresses.METADATA_MISSING_CHUNKS, commits::missingChunks),
+        Bus.serve(vertx, Addresses.METADATA_GRANT_CHUNKS, commits::grantChunks),
+        Bus.serve(vertx, Addresses.METADATA_PURGE_EXPIRED, request -> trash.purgeExpired()),
+        Bus.serve(vertx, Addresses.SPACES_CREATE, spaces::create),
+        Bus.serve(vertx, Addresses.SPACES_LIST, spaces::list),
+        Bus.serve(vertx, Addresses.SPACES_GET, spaces::get),
+        Bus.serve(vertx, Addresses.SPACES_UPDATE, spaces::update),
+        Bus.serve(vertx, Addresses.SPACES_DELETE, spaces::delete),
+        Bus.serve(vertx, Addresses.SPACES_MEMBERS, spaces::members),
+        Bus.serve(vertx, Addresses.SPACES_SHARE, spaces::share),
+        Bus.serve(vertx, Addresses.SPACES_UNSHARE, spaces::unshare),
+        Bus.serve(vertx, Addresses.SPACES_CHANGES, request -> changes(access, log, request)),
+        Bus.serve(vertx, Addresses.NODES_LIST, nodes::list),
+        Bus.serve(vertx, Addresses.NODES_CREATE_FOLDER, nodes::createFolder),
+        Bus.serve(vertx, Addresses.NODES_GET, nodes::get),
+        Bus.serve(vertx, Addresses.NODES_UPDATE, nodes::update),
+        Bus.serve(vertx, Addresses.NODES_DELETE, nodes::delete),
+        Bus.serve(vertx, Addresses.NODES_RESTORE, nodes::restore),
+        Bus.serve(vertx, Addresses.NODES_COPY, nodes::copy),
+        Bus.serve(vertx, Addresses.NODES_TRASH, nodes::trash),
+        Bus.serve(vertx, Addresses.NODES_VERSIONS, nodes::versions),
+        Bus.serve(vertx, Addresses.NODES_RESTORE_VERSION, nodes::restoreVersion),
+        Bus.serve(vertx, Addresses.NODES_SEARCH, nodes::search)));
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(purgeTimer);
+    return Future.succeededFuture();
+  }
+
+  private static Future<JsonObject> changes(Access access, ChangeLog log, JsonObject request) {
+    String space = request.getString("space");
+    long cursor = request.getLong("cursor") == null ? 0 : request.getLong("cursor");
+    long limit = request.getLong("limit") == null ? 100 : request.getLong("limit");
+    if (cursor < 0 || limit < 1 || limit > ChangeLog.MAX_PAGE) {
+      return Future.failedFuture(ApiException.of(ErrorCode.VALIDATION_FAILED,
+          "cursor must not be negative and limit must be 1 to " + ChangeLog.MAX_PAGE));
+    }
+    return access.require(request.getString("actor"), space, Access.Action.READ)
+        .compose(role -> log.read(space, cursor, (int) limit));
   }
 
   private Future<JsonObject> info(JsonObject request) {

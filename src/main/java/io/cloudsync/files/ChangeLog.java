@@ -1,0 +1,123 @@
+package io.cloudsync.files;
+
+import io.cloudsync.bus.Addresses;
+import io.cloudsync.bus.Bus;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The per-space change log, written as a transactional outbox: each change is appended inside the
+ * transaction that makes it, with the next number of its space taken by updating the space row.
+ * That row lock orders the writers of a space, so numbers are gap-free, and a transaction that
+ * rolls back takes its numbers with it. Changes are published on the event bus only after commit.
+ */
+public final class ChangeLog {
+  private static final Logger LOG = LoggerFactory.getLogger(ChangeLog.class);
+  public static final int MAX_PAGE = 1000;
+
+  /** A write transaction and the changes it appended, published once it commits. */
+  public record Tx(SqlConnection conn, List<JsonObject> appended) {
+  }
+
+  private final Vertx vertx;
+  private final Pool pool;
+
+  public ChangeLog(Vertx vertx, Pool pool) {
+    this.vertx = vertx;
+    this.pool = pool;
+  }
+
+  /** Runs the work in one transaction; the changes it appended are published after the commit. */
+  public <T> Future<T> write(Function<Tx, Future<T>> work) {
+    List<JsonObject> appended = new ArrayList<>();
+    return pool.<T>withTransaction(conn -> work.apply(new Tx(conn, appended)))
+        .onSuccess(done -> appended.forEach(this::publish));
+  }
+
+  private void publish(JsonObject change) {
+    try {
+      vertx.eventBus().publish(Addresses.SYNC_SPACE_PREFIX + change.getString("space"),
+          change.copy().put(Bus.VERSION_FIELD, Bus.VERSION));
+    } catch (RuntimeException e) {
+      // Best effort: the log is the truth; a subscriber that misses this sees a gap and re-reads it.
+      LOG.warn("Publishing change {} of space {} failed", change.getLong("seq"), change.getString("space"), e);
+    }
+  }
+
+  /** Appends a node change; the payload is the node as it became. */
+  public Future<JsonObject> node(Tx tx, String kind, JsonObject node, String actor) {
+    return append(tx, node.getString("space_id"), node.getString("id"), kind, node.getLong("version"), actor, node);
+  }
+
+  /** Appends a change and answers it as the feed shows it. */
+  public Future<JsonObject> append(Tx tx, String spaceId, String nodeId, String kind, Long version, String actor,
+                                   JsonObject payload) {
+    return tx.conn().preparedQuery("WITH s AS (UPDATE spaces SET next_seq = next_seq + 1 WHERE id = $1::uuid "
+            + "RETURNING next_seq) INSERT INTO changes (space_id, seq, node_id, kind, version, actor, payload) "
+            + "SELECT $1::uuid, s.next_seq, $2::uuid, $3::text, $4::bigint, $5::uuid, $6::jsonb FROM s "
+            + "RETURNING space_id::text AS space_id, seq, node_id::text AS node_id, kind, version, actor::text AS actor, at, payload")
+        .execute(Tuple.of(spaceId, nodeId, kind, version, actor, payload))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            throw new IllegalStateException("space " + spaceId + " vanished while changing it");
+          }
+          JsonObject change = toJson(rows.iterator().next());
+          tx.appended().add(change);
+          return change;
+        });
+  }
+
+  /** Changes after the cursor, oldest first. */
+  public Future<JsonObject> read(String spaceId, long cursor, int limit) {
+    return pool.preparedQuery("SELECT space_id::text AS space_id, seq, node_id::text AS node_id, kind, version, "
+            + "actor::text AS actor, at, payload FROM changes WHERE space_id = $1::uuid AND seq > $2 ORDER BY seq LIMIT $3")
+        .execute(Tuple.of(spaceId, cursor, limit + 1))
+        .map(rows -> {
+          JsonArray changes = new JsonArray();
+          long last = cursor;
+          int count = 0;
+          for (Row row : rows) {
+            if (count++ == limit) {
+              break;
+            }
+            JsonObject change = toJson(row);
+            changes.add(change);
+            last = change.getLong("seq");
+          }
+          return new JsonObject().put("changes", changes).put("cursor", last).put("has_more", rows.size() > limit);
+        });
+  }
+
+  static JsonObject toJson(Row row) {
+    String kind = row.getString("kind");
+    Object payload = row.getValue("payload");
+    JsonObject body = payload instanceof JsonObject json ? json : new JsonObject(String.valueOf(payload));
+    boolean membership = kind.equals("shared") || kind.equals("unshared");
+    OffsetDateTime at = row.getOffsetDateTime("at");
+    JsonObject change = new JsonObject()
+        .put("space", row.getString("space_id"))
+        .put("seq", row.getLong("seq"))
+        .put("node_id", row.getString("node_id"))
+        .put("kind", kind)
+        .put("version", row.getLong("version"))
+        .put("actor", row.getString("actor"))
+        .put("at", at == null ? null : at.toInstant().toString())
+        .put("node", membership ? null : body);
+    if (membership) {
+      change.put("member", body);
+    }
+    return change;
+  }
+}

@@ -1,0 +1,431 @@
+package io.cloudsync.files;
+
+import io.cloudsync.auth.Access;
+import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.errors.ApiException;
+import io.cloudsync.errors.ErrorCode;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.nio.charset.StandardCharsets;
+import java.text.Normalizer;
+import java.util.Base64;
+
+/**
+ * Folders and the operations on any node: list, make a folder, read, rename or move, trash,
+ * restore, purge, copy a file, versions, search. Every write locks its space, checks the version
+ * the client saw ({@code If-Match}) and appends its change in the same transaction.
+ *
+ * <p>Restore puts a node back where it was. When its folder is gone (purged, trashed, or it was
+ * trashed together with a folder that stays in the trash) it goes to the top level; when its name
+ * is taken there it becomes "name (restored)", "name (restored 2)", ... Copies without a name
+ * given become "name (copy)" the same way; a name given explicitly that is taken is a 409.
+ */
+public final class Nodes {
+  /** Folders first, then by name; keyset paging over the same key. */
+  private static final String SORT_KEY = "(CASE WHEN n.type = 'folder' THEN 0 ELSE 1 END), lower(n.name) COLLATE \"C\", n.id";
+  private static final int MAX_VARIANTS = 100;
+
+  private final Pool pool;
+  private final Access access;
+  private final ChangeLog log;
+  private final Trash trash;
+  private final CloudSyncConfig.Files limits;
+
+  public Nodes(Pool pool, Access access, ChangeLog log, Trash trash, CloudSyncConfig.Files limits) {
+    this.pool = pool;
+    this.access = access;
+    this.log = log;
+    this.trash = trash;
+    this.limits = limits;
+  }
+
+  private static String actor(JsonObject request) {
+    return request.getString("actor");
+  }
+
+  private static String space(JsonObject request) {
+    return request.getString("space");
+  }
+
+  // --- reading -------------------------------------------------------------------------------
+
+  /** A folder's live entries (the top level without a parent): {@code {nodes, cursor, has_more}}. */
+  public Future<JsonObject> list(JsonObject request) {
+    String space = space(request);
+    String parent = Requests.string(request, "parent");
+    int limit = Requests.limit(request, 200, 1000);
+    Object[] after = decodeCursor(Requests.string(request, "cursor"));
+    return access.require(actor(request), space, Access.Action.READ)
+        .compose(role -> Tree.requireFolder(pool, space, parent))
+        .compose(ok -> pool.preparedQuery("SELECT " + Tree.COLUMNS + ", lower(n.name) AS sort_name FROM nodes n "
+                + "WHERE n.space_id = $1::uuid AND " + Tree.SAME_FOLDER + " AND n.deleted_at IS NULL AND ($3::int IS NULL OR (" + SORT_KEY
+                + ") > ($3::int, $4::text COLLATE \"C\", $5::uuid)) ORDER BY " + SORT_KEY + " LIMIT $6")
+            .execute(Tuple.of(space, parent, after[0], after[1], after[2], limit + 1)))
+        .map(rows -> {
+          JsonArray nodes = new JsonArray();
+          String cursor = null;
+          for (Row row : rows) {
+            if (nodes.size() == limit) {
+              break;
+            }
+            nodes.add(Tree.toJson(row));
+            cursor = encodeCursor(row);
+          }
+          boolean more = rows.size() > limit;
+          return new JsonObject().put("nodes", nodes).put("cursor", more ? cursor : null).put("has_more", more);
+        });
+  }
+
+  private static String encodeCursor(Row row) {
+    String key = ("folder".equals(row.getString("type")) ? "0" : "1") + "/" + row.getString("id") + "/"
+        + row.getString("sort_name");
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(key.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static Object[] decodeCursor(String cursor) {
+    if (cursor == null || cursor.isEmpty()) {
+      return new Object[] {null, null, null};
+    }
+    try {
+      String key = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+      String[] parts = key.split("/", 3);
+      if (parts.length == 3 && (parts[0].equals("0") || parts[0].equals("1")) && Access.isUuid(parts[1])) {
+        return new Object[] {Integer.parseInt(parts[0]), parts[2], parts[1]};
+      }
+    } catch (IllegalArgumentException e) {
+      // Falls through to the 400 below.
+    }
+    throw Requests.bad("cursor is not one this server handed out");
+  }
+
+  public Future<JsonObject> get(JsonObject request) {
+    String space = space(request);
+    return access.require(actor(request), space, Access.Action.READ)
+        .compose(role -> Tree.node(pool, space, request.getString("node")))
+        .map(this::withPurgeDate);
+  }
+
+  private JsonObject withPurgeDate(Row row) {
+    JsonObject node = Tree.toJson(row);
+    if (row.getValue("deleted_at") != null) {
+      node.put("purge_at", row.getOffsetDateTime("deleted_at").plusDays(limits.trashRetentionDays()).toInstant().toString());
+    }
+    return node;
+  }
+
+  /** The trash of a space: the nodes deleted directly (not those that went with a folder), newest first. */
+  public Future<JsonObject> trash(JsonObject request) {
+    String space = space(request);
+    int limit = Requests.limit(request, 200, 1000);
+    int offset = Requests.offset(request);
+    return access.require(actor(request), space, Access.Action.READ)
+        .compose(role -> pool.preparedQuery("SELECT " + Tree.COLUMNS + " FROM nodes n WHERE n.space_id = $1::uuid "
+                + "AND n.deleted_at IS NOT NULL AND n.trashed_with = n.id ORDER BY n.deleted_at DESC, n.id LIMIT $2 OFFSET $3")
+            .execute(Tuple.of(space, limit + 1, offset)))
+        .map(rows -> {
+          JsonArray nodes = new JsonArray();
+          for (Row row : rows) {
+            if (nodes.size() < limit) {
+              nodes.add(withPurgeDate(row).put("original_parent_id", row.getString("original_parent_id"))
+                  .put("original_name", row.getString("original_name")));
+            }
+          }
+          return new JsonObject().put("nodes", nodes).put("retention_days", limits.trashRetentionDays())
+              .put("has_more", rows.size() > limit);
+        });
+  }
+
+  public Future<JsonObject> versions(JsonObject request) {
+    String space = space(request);
+    return access.require(actor(request), space, Access.Action.READ)
+        .compose(role -> Tree.node(pool, space, request.getString("node")))
+        .compose(node -> pool.preparedQuery("SELECT version, size, sha256, author::text AS author, created_at "
+                + "FROM file_versions WHERE node_id = $1::uuid ORDER BY version DESC")
+            .execute(Tuple.of(node.getString("id"))))
+        .map(rows -> {
+          JsonArray versions = new JsonArray();
+          for (Row row : rows) {
+            versions.add(new JsonObject()
+                .put("version", row.getLong("version"))
+                .put("size", row.getLong("size"))
+                .put("sha256", row.getString("sha256"))
+                .put("author", row.getString("author"))
+                .put("created_at", Tree.instant(row.getOffsetDateTime("created_at")))
+                .put("current", versions.isEmpty()));
+          }
+          return new JsonObject().put("versions", versions);
+        });
+  }
+
+  /** Live nodes whose name contains the text, in the spaces the caller can read (or the one named). */
+  public Future<JsonObject> search(JsonObject request) {
+    String actor = actor(request);
+    String query = Requests.string(request, "q");
+    if (query == null || query.isBlank() || query.length() > 255) {
+      return Future.failedFuture(Requests.bad("q must be 1 to 255 characters"));
+    }
+    String text = Normalizer.normalize(query.strip(), Normalizer.Form.NFC)
+        .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+    String space = Requests.string(request, "space");
+    int limit = Requests.limit(request, 50, 500);
+    int offset = Requests.offset(request);
+    Future<?> allowed = space == null ? Future.succeededFuture() : access.require(actor, space, Access.Action.READ);
+    return allowed
+        .compose(ok -> pool.preparedQuery("SELECT " + Tree.COLUMNS + " FROM nodes n "
+                + "JOIN space_members m ON m.space_id = n.space_id AND m.user_id = $1::uuid "
+                + "JOIN spaces s ON s.id = n.space_id AND s.deleted_at IS NULL "
+                + "WHERE n.deleted_at IS NULL AND lower(n.name) LIKE '%' || lower($2) || '%' "
+                + "AND ($3::uuid IS NULL OR n.space_id = $3::uuid) "
+                + "ORDER BY lower(n.name), n.id LIMIT $4 OFFSET $5")
+            .execute(Tuple.of(actor, text, space, limit + 1, offset)))
+        .map(rows -> {
+          JsonArray nodes = new JsonArray();
+          for (Row row : rows) {
+            if (nodes.size() < limit) {
+              nodes.add(Tree.toJson(row));
+            }
+          }
+          return new JsonObject().put("nodes", nodes).put("has_more", rows.size() > limit);
+        });
+  }
+
+  // --- writing -------------------------------------------------------------------------------
+
+  public Future<JsonObject> createFolder(JsonObject request) {
+    String actor = actor(request);
+    String space = space(request);
+    String type = Requests.string(request, "type");
+    if (type != null && !type.equals("folder")) {
+      return Future.failedFuture(Requests.bad("Only folders are made here; files arrive through uploads"));
+    }
+    String parent = Requests.string(request, "parent_id");
+    String name = Names.require(Requests.string(request, "name"));
+    return access.require(actor, space, Access.Action.WRITE)
+        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
+            .compose(locked -> makeFolder(tx, space, parent, name, actor))))
+        .recover(Tree::nameTaken);
+  }
+
+  /** A new folder in a locked space; 409 when the name is taken. Shared with path commits. */
+  Future<JsonObject> makeFolder(ChangeLog.Tx tx, String space, String parent, String name, String actor) {
+    SqlClient conn = tx.conn();
+    return Tree.requireFolder(conn, space, parent)
+        .compose(ok -> Tree.liveChild(conn, space, parent, name))
+        .compose(existing -> existing == null ? Tree.checkRoom(conn, space, parent, limits.folderEntryLimit())
+            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN,
+                "A " + existing.getString("type") + " named '" + existing.getString("name") + "' exists here")))
+        .compose(ok -> conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, created_by, modified_by) "
+                + "VALUES ($1::uuid, $2::uuid, $3, 'folder', $4::uuid, $4::uuid) RETURNING " + Tree.COLUMNS)
+            .execute(Tuple.of(space, parent, name, actor)))
+        .compose(rows -> {
+          JsonObject node = Tree.toJson(rows.iterator().next());
+          return log.node(tx, "created", node, actor).map(node);
+        });
+  }
+
+  /** Rename and/or move: {@code name?}, {@code parent_id?} (present and null: to the top level), {@code if_match?}. */
+  public Future<JsonObject> update(JsonObject request) {
+    String actor = actor(request);
+    String space = space(request);
+    String rawName = Requests.string(request, "name");
+    String newName = rawName == null ? null : Names.require(rawName);
+    boolean moving = request.containsKey("parent_id");
+    String newParent = Requests.string(request, "parent_id");
+    Long expected = Requests.optionalLong(request, "if_match");
+    return access.require(actor, space, Access.Action.WRITE)
+        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
+            .compose(locked -> Tree.liveNode(tx.conn(), space, request.getString("node")))
+            .compose(node -> Tree.ifMatch(node, expected).compose(ok -> {
+              String id = node.getString("id");
+              String parent = moving ? newParent : node.getString("parent_id");
+              String name = newName == null ? node.getString("name") : newName;
+              boolean moved = !java.util.Objects.equals(parent, node.getString("parent_id"));
+              if (!moved && name.equals(node.getString("name"))) {
+                return Future.succeededFuture(Tree.toJson(node));
+              }
+              SqlClient conn = tx.conn();
+              Future<Void> checks = Future.succeededFuture();
+              if (moved) {
+                checks = Tree.requireFolder(conn, space, parent)
+                    .compose(v -> "folder".equals(node.getString("type")) ? Tree.isWithin(conn, parent, id)
+                        : Future.succeededFuture(false))
+                    .compose(cycle -> cycle ? Future.failedFuture(new ApiException(ErrorCode.CONFLICT,
+                        "A folder cannot be moved into itself or one of its subfolders")) : Future.<Void>succeededFuture())
+                    .compose(v -> Tree.checkRoom(conn, space, parent, limits.folderEntryLimit()));
+              }
+              return checks
+                  .compose(v -> Tree.liveChild(conn, space, parent, name))
+                  .compose(existing -> existing != null && !existing.getString("id").equals(id)
+                      ? Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN,
+                          "A " + existing.getString("type") + " named '" + existing.getString("name") + "' exists there"))
+                      : Future.succeededFuture())
+                  .compose(v -> conn.preparedQuery("UPDATE nodes AS n SET name = $2, parent_id = $3::uuid, "
+                          + "version = version + 1, modified_at = now(), modified_by = $4::uuid WHERE id = $1::uuid RETURNING "
+                          + Tree.COLUMNS)
+                      .execute(Tuple.of(id, name, parent, actor)))
+                  .compose(rows -> {
+                    JsonObject updated = Tree.toJson(rows.iterator().next());
+                    return log.node(tx, moved ? "moved" : "renamed", updated, actor).map(updated);
+                  });
+            }))))
+        .recover(Tree::nameTaken);
+  }
+
+  /** To the trash with its subtree, or with {@code purge} removed for good (from the trash too). */
+  public Future<JsonObject> delete(JsonObject request) {
+    String actor = actor(request);
+    String space = space(request);
+    boolean purge = Boolean.TRUE.equals(request.getBoolean("purge"));
+    Long expected = Requests.optionalLong(request, "if_match");
+    Future<JsonObject> done = access.require(actor, space, Access.Action.WRITE)
+        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
+            .compose(locked -> purge ? Tree.node(tx.conn(), space, request.getString("node"))
+                : Tree.liveNode(tx.conn(), space, request.getString("node")))
+            .compose(node -> Tree.ifMatch(node, expected).compose(ok -> purge
+                ? trash.purge(tx, node, actor)
+                : trashNode(tx, node, actor)))));
+    return purge ? done.compose(node -> trash.collectChunks().map(node)) : done;
+  }
+
+  private Future<JsonObject> trashNode(ChangeLog.Tx tx, Row node, String actor) {
+    String id = node.getString("id");
+    return tx.conn().preparedQuery("WITH RECURSIVE sub AS (SELECT id FROM nodes WHERE parent_id = $1::uuid AND deleted_at IS NULL "
+            + "UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id WHERE n.deleted_at IS NULL) "
+            + "UPDATE nodes SET deleted_at = now(), trashed_with = $1::uuid WHERE id IN (SELECT id FROM sub)")
+        .execute(Tuple.of(id))
+        .compose(v -> tx.conn().preparedQuery("UPDATE nodes AS n SET deleted_at = now(), trashed_with = id, "
+                + "original_parent_id = parent_id, original_name = name, version = version + 1, modified_by = $2::uuid "
+                + "WHERE id = $1::uuid RETURNING " + Tree.COLUMNS)
+            .execute(Tuple.of(id, actor)))
+        .compose(rows -> {
+          JsonObject trashed = withPurgeDate(rows.iterator().next());
+          return log.node(tx, "deleted", trashed, actor).map(trashed);
+        });
+  }
+
+  /** Out of the trash, with everything that was trashed together with it below it. */
+  public Future<JsonObject> restore(JsonObject request) {
+    String actor = actor(request);
+    String space = space(request);
+    return access.require(actor, space, Access.Action.WRITE)
+        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
+            .compose(locked -> Tree.node(tx.conn(), space, request.getString("node")))
+            .compose(node -> {
+              if (node.getValue("deleted_at") == null) {
+                return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "This node is not in the trash"));
+              }
+              SqlClient conn = tx.conn();
+              String id = node.getString("id");
+              boolean root = id.equals(node.getString("trashed_with"));
+              String wantedParent = root ? node.getString("original_parent_id") : node.getString("parent_id");
+              String wantedName = root && node.getString("original_name") != null ? node.getString("original_name")
+                  : node.getString("name");
+              return Tree.isLiveFolder(conn, space, wantedParent)
+                  .map(live -> live ? wantedParent : null)
+                  .compose(parent -> Tree.checkRoom(conn, space, parent, limits.folderEntryLimit())
+                      .compose(v -> freeName(conn, space, parent, wantedName, "restored"))
+                      .compose(name -> conn.preparedQuery("WITH RECURSIVE sub AS (SELECT id FROM nodes WHERE parent_id = $1::uuid "
+                              + "AND trashed_with = $2::uuid UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id "
+                              + "WHERE n.trashed_with = $2::uuid) "
+                              + "UPDATE nodes SET deleted_at = NULL, trashed_with = NULL WHERE id IN (SELECT id FROM sub)")
+                          .execute(Tuple.of(id, node.getString("trashed_with")))
+                          .compose(v -> conn.preparedQuery("UPDATE nodes AS n SET deleted_at = NULL, trashed_with = NULL, "
+                                  + "original_parent_id = NULL, original_name = NULL, parent_id = $2::uuid, name = $3, "
+                                  + "version = version + 1, modified_at = now(), modified_by = $4::uuid WHERE id = $1::uuid "
+                                  + "RETURNING " + Tree.COLUMNS)
+                              .execute(Tuple.of(id, parent, name, actor)))))
+                  .compose(rows -> {
+                    JsonObject restored = Tree.toJson(rows.iterator().next());
+                    return log.node(tx, "restored", restored, actor).map(restored);
+                  });
+            })))
+        .recover(Tree::nameTaken);
+  }
+
+  /** The name, or its first free variant, in the folder. */
+  private static Future<String> freeName(SqlClient conn, String space, String parent, String name, String label) {
+    return freeName(conn, space, parent, name, label, 0);
+  }
+
+  private static Future<String> freeName(SqlClient conn, String space, String parent, String name, String label, int n) {
+    if (n > MAX_VARIANTS) {
+      return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "No free name like '" + name + "' is left here"));
+    }
+    String candidate = n == 0 ? name : Names.variant(name, label, n);
+    return Tree.liveChild(conn, space, parent, candidate)
+        .compose(existing -> existing == null ? Future.succeededFuture(candidate)
+            : freeName(conn, space, parent, name, label, n + 1));
+  }
+
+  /** A new file with the same content: the version row references the same chunks, no bytes are copied. */
+  public Future<JsonObject> copy(JsonObject request) {
+    String actor = actor(request);
+    String space = space(request);
+    boolean targeted = request.containsKey("parent_id");
+    String targetParent = Requests.string(request, "parent_id");
+    String rawName = Requests.string(request, "name");
+    String givenName = rawName == null ? null : Names.require(rawName);
+    return access.require(actor, space, Access.Action.WRITE)
+        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
+            .compose(locked -> Tree.liveFile(tx.conn(), space, request.getString("node"))
+                .compose(source -> {
+                  SqlClient conn = tx.conn();
+                  String parent = targeted ? targetParent : source.getString("parent_id");
+                  Future<String> name = givenName == null
+                      ? freeName(conn, space, parent, source.getString("name"), "copy")
+                      : Tree.liveChild(conn, space, parent, givenName).compose(existing -> existing == null
+                          ? Future.succeededFuture(givenName)
+                          : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "'" + givenName + "' exists there")));
+                  return Tree.requireFolder(conn, space, parent)
+                      .compose(v -> Tree.checkRoom(conn, space, parent, limits.folderEntryLimit()))
+                      .compose(v -> Tree.checkQuota(conn, locked.ownerId(), source.getLong("size"), limits.userQuota()))
+                      .compose(v -> name)
+                      .compose(chosen -> conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, "
+                              + "size, sha256, created_by, modified_by) SELECT $1::uuid, $2::uuid, $3, 'file', size, sha256, "
+                              + "$4::uuid, $4::uuid FROM nodes WHERE id = $5::uuid RETURNING " + Tree.COLUMNS)
+                          .execute(Tuple.of(space, parent, chosen, actor, source.getString("id"))))
+                      .compose(rows -> {
+                        JsonObject copy = Tree.toJson(rows.iterator().next());
+                        return conn.preparedQuery("INSERT INTO file_versions (node_id, version, size, sha256, chunks, "
+                                + "chunk_sizes, author) SELECT $1::uuid, 1, size, sha256, chunks, chunk_sizes, $2::uuid "
+                                + "FROM file_versions WHERE node_id = $3::uuid ORDER BY version DESC LIMIT 1")
+                            .execute(Tuple.of(copy.getString("id"), actor, source.getString("id")))
+                            .compose(v -> log.node(tx, "created", copy, actor)).map(copy);
+                      });
+                }))))
+        .recover(Tree::nameTaken);
+  }
+
+  /** Makes an earlier version the newest: a new version with that content; the history stays. */
+  public Future<JsonObject> restoreVersion(JsonObject request) {
+    String actor = actor(request);
+    String space = space(request);
+    long version = Requests.requiredLong(request, "version");
+    Long expected = Requests.optionalLong(request, "if_match");
+    return access.require(actor, space, Access.Action.WRITE)
+        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
+            .compose(locked -> Tree.liveFile(tx.conn(), space, request.getString("node"))
+                .compose(node -> Tree.ifMatch(node, expected)
+                    .compose(ok -> tx.conn().preparedQuery("SELECT size FROM file_versions WHERE node_id = $1::uuid "
+                            + "AND version = $2").execute(Tuple.of(node.getString("id"), version)))
+                    .compose(rows -> rows.size() == 0 ? Tree.<Void>notFound("No such version")
+                        : Tree.checkQuota(tx.conn(), locked.ownerId(), rows.iterator().next().getLong(0), limits.userQuota()))
+                    .compose(ok -> tx.conn().preparedQuery("INSERT INTO file_versions (node_id, version, size, sha256, chunks, "
+                            + "chunk_sizes, author) SELECT node_id, $3, size, sha256, chunks, chunk_sizes, $4::uuid "
+                            + "FROM file_versions WHERE node_id = $1::uuid AND version = $2")
+                        .execute(Tuple.of(node.getString("id"), version, node.getLong("version") + 1, actor)))
+                    .compose(ok -> tx.conn().preparedQuery("UPDATE nodes AS n SET version = n.version + 1, size = fv.size, "
+                            + "sha256 = fv.sha256, modified_at = now(), modified_by = $3::uuid FROM file_versions fv "
+                            + "WHERE n.id = $1::uuid AND fv.node_id = n.id AND fv.version = $2 RETURNING " + Tree.COLUMNS)
+                        .execute(Tuple.of(node.getString("id"), node.getLong("version") + 1, actor)))
+                    .compose(rows -> {
+                      JsonObject updated = Tree.toJson(rows.iterator().next());
+                      return log.node(tx, "updated", updated, actor).map(updated);
+                    })))));
+  }
+}

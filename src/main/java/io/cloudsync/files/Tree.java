@@ -1,0 +1,200 @@
+package io.cloudsync.files;
+
+import io.cloudsync.auth.Access;
+import io.cloudsync.errors.ApiException;
+import io.cloudsync.errors.ErrorCode;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.time.OffsetDateTime;
+import java.util.List;
+
+/** The node-tree queries the file operations share, and the node JSON. */
+final class Tree {
+  static final String COLUMNS = "n.id::text AS id, n.space_id::text AS space_id, n.parent_id::text AS parent_id, "
+      + "n.name, n.type, n.version, n.size, n.sha256, n.created_by::text AS created_by, "
+      + "n.modified_by::text AS modified_by, n.created_at, n.modified_at, n.deleted_at, "
+      + "n.trashed_with::text AS trashed_with, n.original_parent_id::text AS original_parent_id, n.original_name";
+  /** Matches the unique index on live names: top-level nodes have no parent. */
+  static final String SAME_FOLDER = "coalesce(n.parent_id, '00000000-0000-0000-0000-000000000000'::uuid) "
+      + "= coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'::uuid)";
+
+  /** The space row of a write, locked for the transaction. */
+  record Space(String id, String ownerId, String conflictPolicy) {
+  }
+
+  private Tree() {
+  }
+
+  static JsonObject toJson(Row row) {
+    boolean file = "file".equals(row.getString("type"));
+    return new JsonObject()
+        .put("id", row.getString("id"))
+        .put("space_id", row.getString("space_id"))
+        .put("parent_id", row.getString("parent_id"))
+        .put("name", row.getString("name"))
+        .put("type", row.getString("type"))
+        .put("version", row.getLong("version"))
+        .put("size", file ? row.getLong("size") : null)
+        .put("sha256", file ? row.getString("sha256") : null)
+        .put("created_by", row.getString("created_by"))
+        .put("modified_by", row.getString("modified_by"))
+        .put("created_at", instant(row.getOffsetDateTime("created_at")))
+        .put("modified_at", instant(row.getOffsetDateTime("modified_at")))
+        .put("deleted_at", instant(row.getOffsetDateTime("deleted_at")));
+  }
+
+  static String instant(OffsetDateTime time) {
+    return time == null ? null : time.toInstant().toString();
+  }
+
+  /**
+   * Locks the space for this write. All writes of a space take this lock first, then the change
+   * numbers, so they run one after another and never deadlock on each other.
+   */
+  static Future<Space> lockSpace(SqlClient conn, String spaceId) {
+    return conn.preparedQuery("SELECT id::text, owner_id::text, conflict_policy FROM spaces "
+            + "WHERE id = $1::uuid AND deleted_at IS NULL FOR UPDATE")
+        .execute(Tuple.of(spaceId))
+        .compose(rows -> rows.size() == 0 ? notFound("No such space") : Future.succeededFuture(
+            new Space(rows.iterator().next().getString(0), rows.iterator().next().getString(1),
+                rows.iterator().next().getString(2))));
+  }
+
+  /** The node in this space, live or in the trash. */
+  static Future<Row> node(SqlClient conn, String spaceId, String nodeId) {
+    if (!Access.isUuid(nodeId)) {
+      return notFound("No such node");
+    }
+    return conn.preparedQuery("SELECT " + COLUMNS + " FROM nodes n WHERE n.id = $1::uuid AND n.space_id = $2::uuid")
+        .execute(Tuple.of(nodeId, spaceId))
+        .compose(rows -> rows.size() == 0 ? notFound("No such node") : Future.succeededFuture(rows.iterator().next()));
+  }
+
+  static Future<Row> liveNode(SqlClient conn, String spaceId, String nodeId) {
+    return node(conn, spaceId, nodeId).compose(row -> row.getValue("deleted_at") == null
+        ? Future.succeededFuture(row) : notFound("No such node (it is in the trash)"));
+  }
+
+  static Future<Row> liveFile(SqlClient conn, String spaceId, String nodeId) {
+    return liveNode(conn, spaceId, nodeId).compose(row -> "file".equals(row.getString("type"))
+        ? Future.succeededFuture(row) : Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "This node is a folder")));
+  }
+
+  /** Fails with 404 unless the parent is null (top level) or a live folder of the space. */
+  static Future<Void> requireFolder(SqlClient conn, String spaceId, String parentId) {
+    if (parentId == null) {
+      return Future.succeededFuture();
+    }
+    return isLiveFolder(conn, spaceId, parentId).compose(folder -> folder
+        ? Future.succeededFuture() : notFound("No such folder"));
+  }
+
+  static Future<Boolean> isLiveFolder(SqlClient conn, String spaceId, String nodeId) {
+    if (!Access.isUuid(nodeId)) {
+      return Future.succeededFuture(false);
+    }
+    return conn.preparedQuery("SELECT 1 FROM nodes WHERE id = $1::uuid AND space_id = $2::uuid AND type = 'folder' "
+            + "AND deleted_at IS NULL")
+        .execute(Tuple.of(nodeId, spaceId))
+        .map(rows -> rows.size() > 0);
+  }
+
+  /** The live node of this name (any case) in the folder, or null. */
+  static Future<Row> liveChild(SqlClient conn, String spaceId, String parentId, String name) {
+    return conn.preparedQuery("SELECT " + COLUMNS + " FROM nodes n WHERE n.space_id = $1::uuid AND " + SAME_FOLDER
+            + " AND lower(n.name) = lower($3) AND n.deleted_at IS NULL")
+        .execute(Tuple.of(spaceId, parentId, name))
+        .map(rows -> rows.size() == 0 ? null : rows.iterator().next());
+  }
+
+  /** Fails with 507 {@code folder_full} when the folder holds its configured number of live entries. */
+  static Future<Void> checkRoom(SqlClient conn, String spaceId, String parentId, int limit) {
+    return conn.preparedQuery("SELECT count(*) FROM nodes n WHERE n.space_id = $1::uuid AND " + SAME_FOLDER
+            + " AND n.deleted_at IS NULL")
+        .execute(Tuple.of(spaceId, parentId))
+        .compose(rows -> rows.iterator().next().getLong(0) >= limit
+            ? Future.failedFuture(new ApiException(ErrorCode.FOLDER_FULL,
+                "This folder already holds the most entries allowed (" + limit + ")"))
+            : Future.succeededFuture());
+  }
+
+  /** True when {@code candidate} is {@code folder} itself or lies anywhere below it. */
+  static Future<Boolean> isWithin(SqlClient conn, String candidate, String folder) {
+    if (candidate == null) {
+      return Future.succeededFuture(false);
+    }
+    return conn.preparedQuery("WITH RECURSIVE up AS (SELECT id, parent_id FROM nodes WHERE id = $1::uuid "
+            + "UNION ALL SELECT n.id, n.parent_id FROM nodes n JOIN up ON n.id = up.parent_id) "
+            + "SELECT 1 FROM up WHERE id = $2::uuid")
+        .execute(Tuple.of(candidate, folder))
+        .map(rows -> rows.size() > 0);
+  }
+
+  /** 412 unless the node is at the version the client saw; no expectation means unconditional. */
+  static Future<Void> ifMatch(Row node, Long expected) {
+    long current = node.getLong("version");
+    if (expected != null && expected != current) {
+      return Future.failedFuture(new ApiException(ErrorCode.PRECONDITION_FAILED,
+          "The node changed: its version is " + current + ", not " + expected));
+    }
+    return Future.succeededFuture();
+  }
+
+  /**
+   * Fails with 507 {@code quota_exceeded} when adding the bytes would take the space owner over
+   * the per-user quota. Usage is every version of every file, trash included, in the live spaces
+   * the owner owns. The advisory lock on the owner keeps two commits into different spaces of one
+   * owner from both passing the check.
+   */
+  static Future<Void> checkQuota(SqlClient conn, String ownerId, long addBytes, long quota) {
+    if (quota <= 0) {
+      return Future.succeededFuture();
+    }
+    return conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtext('cloudsync.quota:' || $1))").execute(Tuple.of(ownerId))
+        .compose(locked -> conn.preparedQuery("SELECT coalesce(sum(fv.size), 0)::bigint FROM file_versions fv "
+                + "JOIN nodes n ON n.id = fv.node_id JOIN spaces s ON s.id = n.space_id "
+                + "WHERE s.owner_id = $1::uuid AND s.deleted_at IS NULL")
+            .execute(Tuple.of(ownerId)))
+        .compose(rows -> {
+          long used = rows.iterator().next().getLong(0);
+          return used + addBytes > quota
+              ? Future.failedFuture(new ApiException(ErrorCode.QUOTA_EXCEEDED, "The space owner's storage quota of "
+                  + quota + " bytes would be exceeded (" + used + " bytes in use, " + addBytes + " more needed)"))
+              : Future.succeededFuture();
+        });
+  }
+
+  /** Records a file version and the chunks it references. */
+  static Future<Void> insertVersion(SqlClient conn, String nodeId, long version, long size, String sha256,
+                                    List<String> chunks, List<Integer> chunkSizes, String author) {
+    String[] hashes = chunks.toArray(new String[0]);
+    Integer[] sizes = chunkSizes.toArray(new Integer[0]);
+    return conn.preparedQuery("INSERT INTO file_versions (node_id, version, size, sha256, chunks, chunk_sizes, author) "
+            + "VALUES ($1::uuid, $2, $3, $4, $5::text[], $6::int[], $7::uuid)")
+        .execute(Tuple.of(nodeId, version, size, sha256, hashes, sizes).addValue(author))
+        .compose(v -> conn.preparedQuery("INSERT INTO chunks (hash, size) SELECT * FROM unnest($1::text[], $2::int[]) "
+                + "ON CONFLICT DO NOTHING")
+            .execute(Tuple.tuple().addValue(hashes).addValue(sizes)))
+        .mapEmpty();
+  }
+
+  /** A unique-index violation on live names means a concurrent writer took the name first. */
+  static <T> Future<T> nameTaken(Throwable failure) {
+    if (failure instanceof PgException pg && "23505".equals(pg.getSqlState())) {
+      return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A node of this name exists in the folder"));
+    }
+    return Future.failedFuture(failure);
+  }
+
+  static <T> Future<T> notFound(String message) {
+    return Future.failedFuture(new ApiException(ErrorCode.NOT_FOUND, message));
+  }
+
+  static ApiException bad(String message) {
+    return new ApiException(ErrorCode.VALIDATION_FAILED, message);
+  }
+}
