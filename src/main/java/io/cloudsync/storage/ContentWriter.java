@@ -92,7 +92,7 @@ public final class ContentWriter {
   private record Batch(byte[] bytes, int length) {
   }
 
-  /** A cut chunk, its place in the manifest, and (once hashed) its name. */
+  /** A cut chunk and its place in the manifest; its name is filled in there once it is hashed. */
   private record Chunk(int index, byte[] bytes) {
   }
 

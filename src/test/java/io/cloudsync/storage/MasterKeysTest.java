@@ -3,11 +3,14 @@ package io.cloudsync.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.cloudsync.CloudSync;
+import io.cloudsync.CloudSyncHandle;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.db.Migrations;
 import io.cloudsync.db.StartupException;
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
+import io.cloudsync.test.TestCloudSync;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -96,6 +99,41 @@ class MasterKeysTest {
     assertThat(keys.ids()).containsExactlyInAnyOrder(generated.currentId(), "prod-1", "prod-2");
     assertThat(keys.find(generated.currentId()).getEncoded()).isEqualTo(generated.current().getEncoded());
     assertThat(storedKeys(pools.get(0))).isEqualTo(1);
+  }
+
+  @Test
+  @DisplayName("a deployment without storage.master_key generates its key at start, and a second node on the same database uses it")
+  void deployment(Servers servers) {
+    JsonObject config = TestCloudSync.config(servers).put("pg.url", url);
+    Vertx first = Vertx.vertx();
+    Vertx second = Vertx.vertx();
+    try {
+      CloudSyncHandle one = TestCloudSync.deploy(first, config);
+      CloudSyncHandle two = TestCloudSync.deploy(second,
+          config.copy().put("data_dir", TestCloudSync.tempDir().toString()));
+      assertThat(storedKeys(pool())).isEqualTo(1);
+      two.close().await();
+      one.close().await();
+    } finally {
+      second.close().await();
+      first.close().await();
+    }
+  }
+
+  @Test
+  @DisplayName("a deployment refuses to start when its configured key id names another stored key")
+  void deploymentRefusesClash(Servers servers) {
+    MasterKeys generated = MasterKeys.load(vertx, pool(), files(new JsonObject())).await();
+    JsonObject config = TestCloudSync.config(servers).put("pg.url", url)
+        .put("storage.master_key", Base64.getEncoder().encodeToString(MasterKeys.generate()))
+        .put("storage.master_key_id", generated.currentId());
+    Vertx node = Vertx.vertx();
+    try {
+      assertThatThrownBy(() -> CloudSync.deploy(node, config).await())
+          .isInstanceOf(StartupException.class).hasMessageContaining("names two different keys");
+    } finally {
+      node.close().await();
+    }
   }
 
   @Test
