@@ -12,6 +12,8 @@ import io.cloudsync.db.StartupException;
 import io.cloudsync.observability.HealthChecks;
 import io.cloudsync.ratelimit.RateLimiter;
 import io.cloudsync.storage.BlobStore;
+import io.cloudsync.storage.EncryptedChunkStore;
+import io.cloudsync.storage.MasterKeys;
 import io.cloudsync.verticles.AuthVerticle;
 import io.cloudsync.verticles.GatewayVerticle;
 import io.cloudsync.verticles.MetadataVerticle;
@@ -96,7 +98,9 @@ public final class CloudSync {
           cleanups.add(0, db::close);
           return Migrations.apply(vertx, db.pool()).map(db);
         })
-        .compose(db -> {
+        .compose(db -> MasterKeys.load(vertx, db.pool(), config.files()).map(keys -> new Opened(db, keys)))
+        .compose(opened -> {
+          Database db = opened.db();
           BlobStore blobs = BlobStore.create(vertx, config.blob());
           cleanups.add(0, blobs::close);
           Redis redis = config.redisUrl().isEmpty() ? null : Redis.createClient(vertx, config.redisUrl());
@@ -120,7 +124,7 @@ public final class CloudSync {
           cleanups.add(0, revocations::close);
           Services services = new Services(config, db.pool(), blobs, redis, expiring, tokens,
               readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version(),
-              RateLimiter.create(redis));
+              RateLimiter.create(redis), new EncryptedChunkStore(vertx, blobs, opened.masterKeys()));
           return revocations.start()
               .compose(v -> tokens.start())
               .compose(v -> deployRoles(vertx, services)).map(deployed -> new CloudSyncHandle(vertx, config,
@@ -139,6 +143,9 @@ public final class CloudSync {
   }
 
   private record Deployed(List<String> ids, List<GatewayVerticle> gateways) {
+  }
+
+  private record Opened(Database db, MasterKeys masterKeys) {
   }
 
   private static Future<Deployed> deployRoles(Vertx vertx, Services services) {

@@ -1,0 +1,405 @@
+package io.cloudsync.storage;
+
+import io.cloudsync.errors.ApiException;
+import io.cloudsync.errors.ErrorCode;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Streams file content into the chunk store: cuts it with {@link FastCdc}, names each chunk by its
+ * SHA-256, stores the chunks not stored yet, and answers the {@link Content} manifest with the
+ * SHA-256 of the whole.
+ *
+ * <p>Three stages, each bounded, each pushing back on the one before:
+ * <ol>
+ *   <li>the event loop copies arriving buffers into 1 MiB batches and pauses the body once
+ *       {@link #QUEUED_INPUT_LIMIT} bytes wait to be scanned;</li>
+ *   <li>one worker task at a time per upload scans queued batches: the whole-content hash and the
+ *       chunk boundaries (CPU work, so off the event loop, and in order, since both run over the
+ *       stream in order). No scan starts while {@link #PUT_WINDOW} or more chunks wait to be
+ *       stored;</li>
+ *   <li>at most {@link #PUT_WINDOW} chunks are stored at once: each is hashed on a worker (in
+ *       parallel, unlike the scan), then put, which encodes on a worker and writes to the blob
+ *       store.</li>
+ * </ol>
+ * So memory per upload stays at a few times {@link ChunkStore#MAX_CHUNK} whatever the body's size
+ * or the store's speed.
+ */
+public final class ContentWriter {
+  static final int BATCH = 1 << 20;
+  static final int QUEUED_INPUT_LIMIT = 2 * BATCH;
+  static final int PUT_WINDOW = 2;
+  /** Slices a whole in-memory buffer is fed in by {@link #write(Buffer, long)}. */
+  private static final int SLICE = 64 * 1024;
+  private static final HexFormat HEX = HexFormat.of();
+
+  private final Vertx vertx;
+  private final ChunkStore store;
+  private final int minChunk;
+  private final int averageChunk;
+  private final int maxChunk;
+
+  public ContentWriter(Vertx vertx, ChunkStore store) {
+    this(vertx, store, ChunkStore.MIN_CHUNK, ChunkStore.AVERAGE_CHUNK, ChunkStore.MAX_CHUNK);
+  }
+
+  /** Other chunk bounds, for tests. */
+  ContentWriter(Vertx vertx, ChunkStore store, int minChunk, int averageChunk, int maxChunk) {
+    new FastCdc(minChunk, averageChunk, maxChunk); // refuses impossible bounds now rather than on the first upload
+    this.vertx = vertx;
+    this.store = store;
+    this.minChunk = minChunk;
+    this.averageChunk = averageChunk;
+    this.maxChunk = maxChunk;
+  }
+
+  /**
+   * Reads the body to its end (it is taken over: handlers set, resumed) and stores it. Fails with
+   * {@link ErrorCode#PAYLOAD_TOO_LARGE} as soon as more than {@code maxSize} bytes arrived, leaving
+   * the body paused; the caller answers and closes the connection. An empty body is an empty file.
+   * Chunks stored before a failure stay; they are unreferenced until a manifest names them.
+   */
+  public Future<Content> write(ReadStream<Buffer> body, long maxSize) {
+    return new Upload(vertx.getOrCreateContext(), body, maxSize).start();
+  }
+
+  /** The same for content already in memory. */
+  public Future<Content> write(Buffer whole, long maxSize) {
+    if (whole.length() > maxSize) {
+      return Future.failedFuture(tooLarge(maxSize));
+    }
+    Context context = vertx.getOrCreateContext();
+    return new Upload(context, new BufferReadStream(context, whole), maxSize).start();
+  }
+
+  private static ApiException tooLarge(long maxSize) {
+    return new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "The content is larger than the limit of " + maxSize + " bytes");
+  }
+
+  private record Batch(byte[] bytes, int length) {
+  }
+
+  /** A cut chunk and its place in the manifest; its name is filled in there once it is hashed. */
+  private record Chunk(int index, byte[] bytes) {
+  }
+
+  private record Scanned(List<Chunk> chunks, String wholeSha256) {
+  }
+
+  /** One body being stored. Fields marked "context" are only touched on {@link #context}. */
+  private final class Upload {
+    private final Context context;
+    private final ReadStream<Buffer> body;
+    private final long maxSize;
+    private final Promise<Content> result = Promise.promise();
+
+    // Scanner: touched by one worker task at a time, each started after the previous one finished.
+    private final FastCdc cdc = new FastCdc(minChunk, averageChunk, maxChunk);
+    private final MessageDigest whole = ChunkCodec.newSha256();
+    private final byte[] assembly = new byte[maxChunk];
+    private int assembled;
+    private int chunksCut;
+
+    // Context.
+    private long received;
+    private byte[] filling;
+    private int filled;
+    private final ArrayDeque<Batch> queued = new ArrayDeque<>();
+    private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
+    private long queuedBytes;
+    private boolean scanning;
+    private boolean ended;
+    private boolean scannedAll;
+    private boolean paused;
+    private boolean done;
+    private final ArrayDeque<Chunk> ready = new ArrayDeque<>();
+    private int putsInFlight;
+    private final Set<String> putThisUpload = new HashSet<>();
+    private final List<String> hashes = new ArrayList<>();
+    private final List<Integer> sizes = new ArrayList<>();
+    private String wholeSha256;
+
+    Upload(Context context, ReadStream<Buffer> body, long maxSize) {
+      this.context = context;
+      this.body = body;
+      this.maxSize = maxSize;
+    }
+
+    Future<Content> start() {
+      onContext(() -> {
+        body.exceptionHandler(failure -> onContext(() -> fail(failure)));
+        body.endHandler(v -> onContext(this::onEnd));
+        body.handler(buffer -> onContext(() -> onData(buffer)));
+        body.resume();
+      });
+      return result.future();
+    }
+
+    /** Stream callbacks arrive on the stream's context; all state changes happen on ours. */
+    private void onContext(Runnable action) {
+      if (Vertx.currentContext() == context) {
+        action.run();
+      } else {
+        context.runOnContext(v -> action.run());
+      }
+    }
+
+    private void onData(Buffer buffer) {
+      if (done) {
+        return;
+      }
+      received += buffer.length();
+      if (received > maxSize) {
+        fail(tooLarge(maxSize));
+        return;
+      }
+      int position = 0;
+      while (position < buffer.length()) {
+        if (filling == null) {
+          filling = spare.isEmpty() ? new byte[BATCH] : spare.poll();
+          filled = 0;
+        }
+        int count = Math.min(buffer.length() - position, BATCH - filled);
+        buffer.getBytes(position, position + count, filling, filled);
+        filled += count;
+        position += count;
+        if (filled == BATCH) {
+          queueFilling();
+        }
+      }
+      scanNext();
+      updateFlow();
+    }
+
+    private void queueFilling() {
+      if (filling != null && filled > 0) {
+        queued.add(new Batch(filling, filled));
+        queuedBytes += filled;
+        filling = null;
+        filled = 0;
+      }
+    }
+
+    private void onEnd() {
+      if (done) {
+        return;
+      }
+      ended = true;
+      queueFilling();
+      scanNext();
+    }
+
+    private void scanNext() {
+      if (done || scanning || scannedAll || ready.size() >= PUT_WINDOW) {
+        return;
+      }
+      if (queued.isEmpty() && !ended) {
+        return;
+      }
+      List<Batch> batches = new ArrayList<>(queued);
+      queued.clear();
+      boolean last = ended;
+      scanning = true;
+      context.executeBlocking(() -> scan(batches, last), false).onComplete(scan -> {
+        scanning = false;
+        for (Batch batch : batches) {
+          queuedBytes -= batch.length();
+          if (spare.size() < 2) {
+            spare.add(batch.bytes());
+          }
+        }
+        if (done) {
+          return;
+        }
+        if (scan.failed()) {
+          fail(scan.cause());
+          return;
+        }
+        for (Chunk chunk : scan.result().chunks()) {
+          hashes.add(null);
+          sizes.add(chunk.bytes().length);
+          ready.add(chunk);
+        }
+        if (last) {
+          wholeSha256 = scan.result().wholeSha256();
+          scannedAll = true;
+        }
+        putNext();
+        scanNext();
+        updateFlow();
+        finishIfDone();
+      });
+    }
+
+    /** Worker side: hash and cut the batches, in stream order. */
+    private Scanned scan(List<Batch> batches, boolean last) {
+      List<Chunk> chunks = new ArrayList<>();
+      for (Batch batch : batches) {
+        byte[] bytes = batch.bytes();
+        int length = batch.length();
+        whole.update(bytes, 0, length);
+        int offset = 0;
+        while (offset < length) {
+          int cut = cdc.next(bytes, offset, length - offset);
+          int end = cut < 0 ? length : cut;
+          System.arraycopy(bytes, offset, assembly, assembled, end - offset);
+          assembled += end - offset;
+          if (cut >= 0) {
+            chunks.add(takeChunk());
+          }
+          offset = end;
+        }
+      }
+      if (!last) {
+        return new Scanned(chunks, null);
+      }
+      if (assembled > 0) {
+        chunks.add(takeChunk());
+      }
+      return new Scanned(chunks, HEX.formatHex(whole.digest()));
+    }
+
+    private Chunk takeChunk() {
+      byte[] bytes = Arrays.copyOf(assembly, assembled);
+      assembled = 0;
+      return new Chunk(chunksCut++, bytes);
+    }
+
+    private void putNext() {
+      while (!done && putsInFlight < PUT_WINDOW && !ready.isEmpty()) {
+        Chunk chunk = ready.poll();
+        putsInFlight++;
+        context.executeBlocking(() -> HEX.formatHex(ChunkCodec.sha256(chunk.bytes())), false).compose(sha256 -> {
+          hashes.set(chunk.index(), sha256);
+          // A chunk repeated inside one file (runs of zeros, say) is stored once.
+          return putThisUpload.add(sha256) ? store.put(sha256, Buffer.buffer(chunk.bytes())) : Future.succeededFuture(false);
+        }).onComplete(put -> onContext(() -> {
+          putsInFlight--;
+          if (put.failed()) {
+            fail(put.cause());
+            return;
+          }
+          putNext();
+          scanNext();
+          updateFlow();
+          finishIfDone();
+        }));
+      }
+    }
+
+    private void updateFlow() {
+      if (done) {
+        return;
+      }
+      boolean full = queuedBytes >= QUEUED_INPUT_LIMIT;
+      if (full && !paused) {
+        paused = true;
+        body.pause();
+      } else if (!full && paused) {
+        paused = false;
+        body.resume();
+      }
+    }
+
+    private void finishIfDone() {
+      if (!done && scannedAll && ready.isEmpty() && putsInFlight == 0) {
+        done = true;
+        result.complete(new Content(received, wholeSha256, hashes, sizes));
+      }
+    }
+
+    private void fail(Throwable failure) {
+      if (done) {
+        return;
+      }
+      done = true;
+      body.pause();
+      queued.clear();
+      ready.clear();
+      filling = null;
+      result.fail(failure);
+    }
+  }
+
+  /** A buffer already in memory as a stream of slices, so it takes the same path as a body. */
+  private static final class BufferReadStream implements ReadStream<Buffer> {
+    private final Context context;
+    private final Buffer data;
+    private int position;
+    private boolean paused = true;
+    private boolean scheduled;
+    private boolean ended;
+    private Handler<Buffer> handler;
+    private Handler<Void> endHandler;
+
+    BufferReadStream(Context context, Buffer data) {
+      this.context = context;
+      this.data = data;
+    }
+
+    @Override
+    public ReadStream<Buffer> exceptionHandler(Handler<Throwable> handler) {
+      return this;
+    }
+
+    @Override
+    public ReadStream<Buffer> handler(Handler<Buffer> handler) {
+      this.handler = handler;
+      return this;
+    }
+
+    @Override
+    public ReadStream<Buffer> pause() {
+      paused = true;
+      return this;
+    }
+
+    @Override
+    public ReadStream<Buffer> resume() {
+      paused = false;
+      if (!scheduled) {
+        scheduled = true;
+        context.runOnContext(v -> emit());
+      }
+      return this;
+    }
+
+    @Override
+    public ReadStream<Buffer> fetch(long amount) {
+      return resume();
+    }
+
+    @Override
+    public ReadStream<Buffer> endHandler(Handler<Void> endHandler) {
+      this.endHandler = endHandler;
+      return this;
+    }
+
+    private void emit() {
+      scheduled = false;
+      while (!paused && position < data.length()) {
+        int end = Math.min(data.length(), position + SLICE);
+        Buffer slice = data.slice(position, end);
+        position = end;
+        handler.handle(slice);
+      }
+      if (!paused && !ended && position >= data.length()) {
+        ended = true;
+        endHandler.handle(null);
+      }
+    }
+  }
+}
