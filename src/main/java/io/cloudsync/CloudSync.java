@@ -14,6 +14,7 @@ import io.cloudsync.ratelimit.RateLimiter;
 import io.cloudsync.storage.BlobStore;
 import io.cloudsync.storage.EncryptedChunkStore;
 import io.cloudsync.storage.MasterKeys;
+import io.cloudsync.uploads.TusUploads;
 import io.cloudsync.verticles.AuthVerticle;
 import io.cloudsync.verticles.GatewayVerticle;
 import io.cloudsync.verticles.MetadataVerticle;
@@ -124,7 +125,14 @@ public final class CloudSync {
           cleanups.add(0, revocations::close);
           Services services = new Services(config, db.pool(), blobs, redis, expiring, tokens,
               readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version(),
-              RateLimiter.create(redis), new EncryptedChunkStore(vertx, blobs, opened.masterKeys()));
+              RateLimiter.create(redis), new EncryptedChunkStore(vertx, blobs, opened.masterKeys()),
+              new TusUploads(vertx, db.pool(), config.dataDir().resolve("uploads"), config.files().uploadExpireHours()));
+          long expiry = vertx.setPeriodic(10 * 60_000, id -> services.uploads().expire()
+              .onFailure(e -> LOG.warn("Dropping expired uploads failed: {}", e.getMessage())));
+          cleanups.add(0, () -> {
+            vertx.cancelTimer(expiry);
+            return Future.succeededFuture();
+          });
           return revocations.start()
               .compose(v -> tokens.start())
               .compose(v -> deployRoles(vertx, services)).map(deployed -> new CloudSyncHandle(vertx, config,
@@ -158,7 +166,7 @@ public final class CloudSync {
       chain = chain.compose(v -> vertx.deployVerticle(new AuthVerticle(services)).map(ids::add).mapEmpty());
     }
     if (config.runs(Role.METADATA)) {
-      chain = chain.compose(v -> vertx.deployVerticle(new MetadataVerticle(services)).map(ids::add).mapEmpty());
+      chain = chain.compose(v -> vertx.deployVerticle(new MetadataVerticle(services, services.chunks()::delete)).map(ids::add).mapEmpty());
     }
     if (config.runs(Role.GATEWAY)) {
       int instances = config.http().instances() == 0

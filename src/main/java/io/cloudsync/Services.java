@@ -7,6 +7,7 @@ import io.cloudsync.observability.HealthChecks;
 import io.cloudsync.ratelimit.RateLimiter;
 import io.cloudsync.storage.BlobStore;
 import io.cloudsync.storage.ChunkStore;
+import io.cloudsync.uploads.TusUploads;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.redis.client.Redis;
@@ -21,5 +22,5 @@ import io.vertx.sqlclient.Pool;
 public record Services(
     CloudSyncConfig config, Pool pool, BlobStore blobs, Redis redis, ExpiringStore expiringStore,
     TokenService tokens, HealthChecks readiness, PrometheusMeterRegistry metrics, Buffer openApi, String version,
-    RateLimiter rateLimiter, ChunkStore chunks) {
+    RateLimiter rateLimiter, ChunkStore chunks, TusUploads uploads) {
 }

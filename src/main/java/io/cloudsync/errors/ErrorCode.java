@@ -33,7 +33,11 @@ public enum ErrorCode {
   PRECONDITION_FAILED(2200, 412, "precondition_failed"),
   PAYLOAD_TOO_LARGE(2300, 413, "payload_too_large"),
   UNSUPPORTED_MEDIA_TYPE(2500, 415, "unsupported_media_type"),
+  RANGE_NOT_SATISFIABLE(2600, 416, "range_not_satisfiable"),
   RATE_LIMITED(2900, 429, "rate_limited"),
+  /** tus checksum extension: the PATCH body does not match Upload-Checksum. */
+  CHECKSUM_MISMATCH(4600, 460, "checksum_mismatch"),
+  HASH_MISMATCH(1004, 400, "hash_mismatch"),
   INTERNAL(5000, 500, "internal_error"),
   BAD_GATEWAY(5020, 502, "bad_gateway"),
   UNAVAILABLE(5030, 503, "service_unavailable"),

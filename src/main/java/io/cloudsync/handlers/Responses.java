@@ -30,6 +30,10 @@ public final class Responses {
       ctx.response().reset();
       return;
     }
+    if (!ctx.request().isEnded()) {
+      // Answered before the body was read (a limit, a refusal): close rather than read what is left.
+      ctx.response().putHeader("Connection", "close");
+    }
     if (error.retryAfterSeconds() > 0) {
       ctx.response().putHeader("Retry-After", String.valueOf(error.retryAfterSeconds()));
     }

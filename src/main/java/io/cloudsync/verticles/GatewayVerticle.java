@@ -2,7 +2,13 @@ package io.cloudsync.verticles;
 
 import io.cloudsync.Services;
 import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.auth.Access;
 import io.cloudsync.handlers.AuthHandler;
+import io.cloudsync.handlers.ChunksHandler;
+import io.cloudsync.handlers.ContentHandler;
+import io.cloudsync.handlers.TusHandler;
+import io.cloudsync.storage.ContentReader;
+import io.cloudsync.storage.ContentWriter;
 import io.cloudsync.handlers.AuthenticationHandler;
 import io.cloudsync.handlers.ClientAddress;
 import io.cloudsync.handlers.FailureHandler;
@@ -99,6 +105,18 @@ public final class GatewayVerticle extends VerticleBase {
     return out;
   }
 
+  /** Routes whose body is file bytes, streamed by their handler instead of buffered. */
+  private static boolean isStreamed(io.vertx.ext.web.RoutingContext ctx) {
+    String path = ctx.normalizedPath();
+    HttpMethod method = ctx.request().method();
+    return (method == HttpMethod.PUT && (STREAMED_FILE.matcher(path).matches() || path.startsWith("/api/v1/chunks/")))
+        || (method == HttpMethod.PATCH && path.startsWith("/api/v1/uploads/"))
+        || (method == HttpMethod.POST && path.startsWith("/api/v1/uploads/")
+            && "PATCH".equalsIgnoreCase(ctx.request().getHeader("X-HTTP-Method-Override")));
+  }
+
+  private static final java.util.regex.Pattern STREAMED_FILE = java.util.regex.Pattern.compile("^/api/v1/spaces/[^/]+/files/.+$");
+
   private Router router(CloudSyncConfig.Http http) {
     Router router = Router.router(vertx);
     FailureHandler failures = new FailureHandler();
@@ -117,7 +135,16 @@ public final class GatewayVerticle extends VerticleBase {
     }
     // The body handler goes first: it must see the request before any handler answers
     // asynchronously, or body bytes arriving meanwhile would be lost.
-    router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(http.jsonBodyLimit()));
+    BodyHandler bodies = BodyHandler.create(false).setBodyLimit(http.jsonBodyLimit());
+    router.route("/api/*").handler(ctx -> {
+      if (isStreamed(ctx)) {
+        // Streamed bodies are read by their handler; held back until then so no byte is lost.
+        ctx.request().pause();
+        ctx.next();
+      } else {
+        bodies.handle(ctx);
+      }
+    });
     AuthenticationHandler authn = new AuthenticationHandler(services.tokens());
     router.route("/api/*").handler(authn::identify);
     if (services.config().rateLimit().enabled()) {
@@ -150,6 +177,24 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/v1/admin/users/:user/disable").handler(authn::require).handler(auth::adminDisable);
     router.post("/api/v1/admin/users/:user/enable").handler(authn::require).handler(auth::adminEnable);
     router.post("/api/v1/admin/keys/rotate").handler(authn::require).handler(auth::adminRotateKeys);
+
+    long maxFileSize = services.config().files().maxFileSize();
+    Access access = new Access(services.pool());
+    ContentWriter writer = new ContentWriter(vertx, services.chunks());
+    ContentHandler content = new ContentHandler(vertx, access, writer, new ContentReader(services.chunks()), maxFileSize);
+    router.put("/api/v1/spaces/:space/files/*").handler(authn::require).handler(content::put);
+    router.get("/api/v1/spaces/:space/nodes/:node/content").handler(authn::require).handler(content::download);
+    ChunksHandler chunks = new ChunksHandler(vertx, services.chunks());
+    router.post("/api/v1/chunks/missing").handler(authn::require).handler(chunks::missing);
+    router.put("/api/v1/chunks/:sha256").handler(authn::require).handler(chunks::put);
+    router.post("/api/v1/spaces/:space/commits").handler(authn::require).handler(chunks::commit);
+    TusHandler tus = new TusHandler(vertx, access, services.uploads(), writer, maxFileSize);
+    router.options("/api/v1/uploads").handler(tus::options);
+    router.post("/api/v1/uploads").handler(authn::require).handler(tus::create);
+    router.head("/api/v1/uploads/:upload").handler(authn::require).handler(tus::head);
+    router.patch("/api/v1/uploads/:upload").handler(authn::require).handler(tus::patch);
+    router.delete("/api/v1/uploads/:upload").handler(authn::require).handler(tus::delete);
+    router.post("/api/v1/uploads/:upload").handler(authn::require).handler(tus::override);
 
     SpacesHandler spaces = new SpacesHandler(vertx);
     router.post("/api/v1/spaces").handler(authn::require).handler(spaces::create);
