@@ -110,6 +110,10 @@ class MainProcessTest {
         }
       }
       assertThat(status).isEqualTo(200);
+      String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      assertThat(metrics).as("Vert.x's own figures, not only the JVM's")
+          .contains("vertx_http_server_requests_total").contains("jvm_memory_used_bytes").contains("vertx_pool");
 
       process.destroy();
       assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();

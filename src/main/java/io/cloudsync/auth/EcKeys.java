@@ -13,7 +13,6 @@ import java.security.spec.ECGenParameterSpec;
 import java.security.spec.ECPoint;
 import java.security.spec.ECPublicKeySpec;
 import java.security.spec.PKCS8EncodedKeySpec;
-import java.util.Arrays;
 import java.util.Base64;
 import org.bouncycastle.jce.ECNamedCurveTable;
 import org.bouncycastle.jce.spec.ECNamedCurveParameterSpec;
@@ -83,9 +82,5 @@ public final class EcKeys {
       System.arraycopy(bytes, 0, out, 32 - bytes.length, bytes.length);
     }
     return out;
-  }
-
-  static boolean sameKey(JsonObject a, JsonObject b) {
-    return Arrays.equals(new String[] {a.getString("x"), a.getString("y")}, new String[] {b.getString("x"), b.getString("y")});
   }
 }

@@ -288,25 +288,4 @@ public record CloudSyncConfig(
     }
   }
 
-  /** The effective value of every key, for logging at start-up (secrets masked). */
-  public static Map<String, Object> describe(JsonObject config) {
-    JsonObject flat = ConfigLoader.flatten(config);
-    java.util.TreeMap<String, Object> out = new java.util.TreeMap<>();
-    for (Setting setting : Settings.all().values()) {
-      Object value = setting.parse(flat.getValue(setting.name()));
-      boolean secret = setting.name().endsWith("secret_key") || setting.name().endsWith("url");
-      out.put(setting.name(), secret && value != null && !value.toString().isEmpty() ? mask(value.toString()) : value);
-    }
-    return out;
-  }
-
-  private static String mask(String value) {
-    // URLs may carry a password; show the scheme and host only.
-    int at = value.lastIndexOf('@');
-    int scheme = value.indexOf("://");
-    if (scheme > 0 && at > scheme) {
-      return value.substring(0, scheme + 3) + "***@" + value.substring(at + 1);
-    }
-    return value.contains("://") ? value : "***";
-  }
 }

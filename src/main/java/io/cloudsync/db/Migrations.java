@@ -57,9 +57,12 @@ public final class Migrations {
   }
 
   private static Future<Integer> applyAll(SqlConnection conn, List<Migration> migrations) {
-    return conn.query("CREATE TABLE IF NOT EXISTS schema_migrations ("
-            + "version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, "
-            + "applied_at timestamptz NOT NULL DEFAULT now())").execute()
+    // Looked up first: CREATE ... IF NOT EXISTS would make PostgreSQL send a notice on every start.
+    return conn.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").execute()
+        .compose(found -> found.iterator().next().getBoolean("present") ? Future.succeededFuture()
+            : conn.query("CREATE TABLE schema_migrations ("
+                + "version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, "
+                + "applied_at timestamptz NOT NULL DEFAULT now())").execute().mapEmpty())
         .compose(created -> conn.query("SELECT version, checksum FROM schema_migrations").execute())
         .compose(rows -> {
           Map<Integer, String> applied = new HashMap<>();

@@ -205,7 +205,7 @@ public final class FilesBench {
         int at = 0;
         while (at < n) {
           int cut = cdc.next(block, at, n - at);
-          int used = cut < 0 ? n - at : cut;
+          int used = cut < 0 ? n - at : cut - at;
           digest.update(block, at, used);
           at += used;
           offset += used;
