@@ -242,7 +242,10 @@ public final class CloudSync {
    * of CloudSync's own with the JVM figures.
    */
   private static PrometheusMeterRegistry metricsRegistry() {
-    MeterRegistry shared = BackendRegistries.getDefaultNow();
+    MeterRegistry shared = BackendRegistries.getNow(Clustering.METRICS_REGISTRY);
+    if (shared == null) {
+      shared = BackendRegistries.getDefaultNow();
+    }
     if (shared instanceof PrometheusMeterRegistry prometheus) {
       return prometheus;
     }

@@ -17,6 +17,9 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
 /** Builds the Vert.x instance of the standalone server: alone, or a member of a Hazelcast cluster. */
 public final class Clustering {
+  /** Name of the registry Vert.x's own metrics report to in the standalone server. */
+  static final String METRICS_REGISTRY = "cloudsync";
+
   private Clustering() {
   }
 
@@ -24,7 +27,7 @@ public final class Clustering {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CloudSync.bindJvmMetrics(registry);
     VertxOptions options = new VertxOptions()
-        .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setRegistryName("cloudsync"));
+        .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setRegistryName(METRICS_REGISTRY));
     VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry));
     if (!config.cluster().enabled()) {
       return Future.succeededFuture(builder.build());

@@ -49,6 +49,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class ChunkCodec {
   public static final int FORMAT_VERSION = 1;
+  private static final int GCM_SLICE = 16 * 1024;
   public static final int FLAG_DEFLATED = 1;
 
   private static final byte[] MAGIC = {'C', 'S', 'C', 'K'};
@@ -117,7 +118,15 @@ public final class ChunkCodec {
           .put((byte) keyId.length).put(keyId).put((byte) wrapped.length).put(wrapped).put(nonce);
       gcm.updateAAD(out, 0, headerLength);
       gcm.updateAAD(hash);
-      int written = gcm.doFinal(body, 0, body.length, out, headerLength);
+      // Slices, not one call: HotSpot swaps in its AES-GCM intrinsics only once the cipher's inner
+      // methods have been called many times; a few large calls stay on the slow Java path.
+      int written = 0;
+      int at = 0;
+      while (body.length - at > GCM_SLICE) {
+        written += gcm.update(body, at, GCM_SLICE, out, headerLength + written);
+        at += GCM_SLICE;
+      }
+      written += gcm.doFinal(body, at, body.length - at, out, headerLength + written);
       Arrays.fill(dataKey, (byte) 0);
       return written == out.length - headerLength ? out : Arrays.copyOf(out, headerLength + written);
     } catch (GeneralSecurityException e) {
