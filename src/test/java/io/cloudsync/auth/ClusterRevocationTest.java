@@ -23,21 +23,13 @@ class ClusterRevocationTest {
   @ValueSource(booleans = {true, false})
   @DisplayName("a logout or a disabled user on one node stops the token on the other node at once")
   void revocationReachesEveryNode(boolean withRedis, Servers servers) {
-    int portA = Servers.freePort();
-    int portB = Servers.freePort();
-    JsonObject cluster = new JsonObject().put("cluster", true).put("cluster_host", "127.0.0.1")
-        .put("cluster_members", "127.0.0.1:" + portA + ",127.0.0.1:" + portB);
     JsonObject base = TestCloudSync.config(servers);
     if (withRedis) {
       base.put("redis.url", servers.redisUrl());
     }
-    Vertx nodeA = Clustering.start(CloudSyncConfig.from(cluster.copy().put("cluster_port", portA))).await();
-    Vertx nodeB = Clustering.start(CloudSyncConfig.from(cluster.copy().put("cluster_port", portB))).await();
-    try {
-      CloudSyncHandle a = TestCloudSync.deploy(nodeA, base.copy().mergeIn(cluster).put("cluster_port", portA));
-      CloudSyncHandle b = TestCloudSync.deploy(nodeB, base.copy().mergeIn(cluster).put("cluster_port", portB));
-      Api apiA = new Api(nodeA, a.httpPort());
-      Api apiB = new Api(nodeB, b.httpPort());
+    try (TwoNodes nodes = TwoNodes.start(base)) {
+      Api apiA = nodes.apiA();
+      Api apiB = nodes.apiB();
 
       apiA.signup("root@example.com", Api.PASSWORD);
       String admin = apiA.signIn("root@example.com", Api.PASSWORD).getString("access_token");
@@ -53,39 +45,52 @@ class ClusterRevocationTest {
       assertThat(awaitStatus(apiB, leaving, 401)).isEqualTo(401);
       assertThat(awaitStatus(apiB, disabled, 401)).isEqualTo(401);
       assertThat(apiB.get("/api/v1/me", admin).statusCode()).isEqualTo(200);
-      b.close().await();
-      a.close().await();
-    } finally {
-      nodeB.close().await();
-      nodeA.close().await();
     }
   }
 
   @org.junit.jupiter.api.Test
   @DisplayName("two clustered nodes sharing Redis admit the rate limit once in total, not once per node")
   void sharedRateLimit(Servers servers) {
-    int portA = Servers.freePort();
-    int portB = Servers.freePort();
-    JsonObject cluster = new JsonObject().put("cluster", true).put("cluster_host", "127.0.0.1")
-        .put("cluster_members", "127.0.0.1:" + portA + ",127.0.0.1:" + portB);
     JsonObject base = TestCloudSync.config(servers).put("redis.url", servers.redisUrl())
         .put("ratelimit.api_per_minute", 10);
-    Vertx nodeA = Clustering.start(CloudSyncConfig.from(cluster.copy().put("cluster_port", portA))).await();
-    Vertx nodeB = Clustering.start(CloudSyncConfig.from(cluster.copy().put("cluster_port", portB))).await();
-    try {
-      CloudSyncHandle a = TestCloudSync.deploy(nodeA, base.copy().mergeIn(cluster).put("cluster_port", portA));
-      CloudSyncHandle b = TestCloudSync.deploy(nodeB, base.copy().mergeIn(cluster).put("cluster_port", portB));
-      Api apiA = new Api(nodeA, a.httpPort());
-      Api apiB = new Api(nodeB, b.httpPort());
+    try (TwoNodes nodes = TwoNodes.start(base)) {
+      Api apiA = nodes.apiA();
+      Api apiB = nodes.apiB();
       int admitted = 0;
       for (int i = 0; i < 15; i++) {
         admitted += apiA.get("/api/v1/openapi.json", null).statusCode() == 200 ? 1 : 0;
         admitted += apiB.get("/api/v1/openapi.json", null).statusCode() == 200 ? 1 : 0;
       }
       assertThat(admitted).isEqualTo(10);
+    }
+  }
+
+  /** Two clustered Vert.x instances, each running CloudSync with the same base configuration. */
+  private record TwoNodes(Vertx nodeA, Vertx nodeB, CloudSyncHandle a, CloudSyncHandle b) implements AutoCloseable {
+    static TwoNodes start(JsonObject base) {
+      int portA = Servers.freePort();
+      int portB = Servers.freePort();
+      JsonObject cluster = new JsonObject().put("cluster", true).put("cluster_host", "127.0.0.1")
+          .put("cluster_members", "127.0.0.1:" + portA + ",127.0.0.1:" + portB);
+      Vertx nodeA = Clustering.start(CloudSyncConfig.from(cluster.copy().put("cluster_port", portA))).await();
+      Vertx nodeB = Clustering.start(CloudSyncConfig.from(cluster.copy().put("cluster_port", portB))).await();
+      CloudSyncHandle a = TestCloudSync.deploy(nodeA, base.copy().mergeIn(cluster).put("cluster_port", portA));
+      CloudSyncHandle b = TestCloudSync.deploy(nodeB, base.copy().mergeIn(cluster).put("cluster_port", portB));
+      return new TwoNodes(nodeA, nodeB, a, b);
+    }
+
+    Api apiA() {
+      return new Api(nodeA, a.httpPort());
+    }
+
+    Api apiB() {
+      return new Api(nodeB, b.httpPort());
+    }
+
+    @Override
+    public void close() {
       b.close().await();
       a.close().await();
-    } finally {
       nodeB.close().await();
       nodeA.close().await();
     }
