@@ -57,11 +57,15 @@ class ClusterRevocationTest {
       Api apiA = nodes.apiA();
       Api apiB = nodes.apiB();
       int admitted = 0;
+      long started = System.nanoTime();
       for (int i = 0; i < 15; i++) {
         admitted += apiA.get("/api/v1/openapi.json", null).statusCode() == 200 ? 1 : 0;
         admitted += apiB.get("/api/v1/openapi.json", null).statusCode() == 200 ? 1 : 0;
       }
-      assertThat(admitted).isEqualTo(10);
+      // The bucket refills one token every 6 s; on a slow machine the loop may earn a few more.
+      long refilled = (System.nanoTime() - started) / 6_000_000_000L;
+      assertThat(admitted).as("one shared bucket, not one per node (that would admit 20)")
+          .isBetween(10, 10 + (int) refilled);
     }
   }
 

@@ -78,11 +78,14 @@ class RedisRateLimitTest {
     try {
       // 40 requests at once, half through each node: the buckets' script must not let two of them take one token.
       List<Future<HttpResponse<Buffer>>> responses = new ArrayList<>();
+      long started = System.nanoTime();
       for (int i = 0; i < 20; i++) {
         responses.add(info(client, first, clientAddress));
         responses.add(info(otherClient, second, clientAddress));
       }
       Future.join(responses).await();
+      // One token comes back every 6 s: a machine slow enough to take that long earns that many more.
+      int refilled = (int) ((System.nanoTime() - started) / 6_000_000_000L);
       int admitted = 0;
       int admittedBySecond = 0;
       for (int i = 0; i < responses.size(); i++) {
@@ -95,8 +98,8 @@ class RedisRateLimitTest {
           RateLimitHttpTest.assertRateLimited(response, 10);
         }
       }
-      assertThat(admitted).isEqualTo(10);
-      assertThat(admittedBySecond).as("both nodes served").isBetween(1, 9);
+      assertThat(admitted).isBetween(10, 10 + refilled);
+      assertThat(admittedBySecond).as("both nodes served").isBetween(1, 9 + refilled);
 
       HttpResponse<Buffer> later = info(otherClient, second, clientAddress).await();
       RateLimitHttpTest.assertRateLimited(later, 10);
