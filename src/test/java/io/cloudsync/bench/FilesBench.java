@@ -55,7 +55,8 @@ public final class FilesBench {
     Path source = base.resolve("source.bin");
     long bytes = (long) mib * MIB;
 
-    double disk = writeRandom(source, bytes);
+    writeRandom(source, bytes);
+    double disk = diskWithFsync(base.resolve("disk-check.bin"), bytes);
     double sha = sha256Speed(source);
     Vertx vertx = Vertx.vertx();
     Path blobs = base.resolve("data").resolve("blobs");
@@ -110,19 +111,34 @@ public final class FilesBench {
     return bytes / 1e6 / ((System.nanoTime() - startNanos) / 1e9);
   }
 
-  private static double writeRandom(Path file, long bytes) throws Exception {
+  /** The upload source: random, so no chunk repeats. */
+  private static void writeRandom(Path file, long bytes) throws Exception {
     SplittableRandom random = new SplittableRandom(42);
     byte[] block = new byte[4 * MIB];
-    long start = System.nanoTime();
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
       for (long written = 0; written < bytes; written += block.length) {
         random.nextBytes(block);
         channel.write(ByteBuffer.wrap(block, 0, (int) Math.min(block.length, bytes - written)));
       }
+    }
+  }
+
+  /** The disk alone: the same number of bytes written from memory, then one fsync. */
+  private static double diskWithFsync(Path file, long bytes) throws Exception {
+    byte[] block = new byte[4 * MIB];
+    new SplittableRandom(7).nextBytes(block);
+    long start = System.nanoTime();
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      for (long written = 0; written < bytes; written += block.length) {
+        channel.write(ByteBuffer.wrap(block, 0, (int) Math.min(block.length, bytes - written)));
+      }
       channel.force(true);
     }
-    return rate(bytes, start);
+    double rate = rate(bytes, start);
+    Files.delete(file);
+    return rate;
   }
 
   private static double sha256Speed(Path file) throws Exception {
