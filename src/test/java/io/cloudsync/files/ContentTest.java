@@ -109,6 +109,24 @@ class ContentTest {
   }
 
   @Test
+  @DisplayName("works the same with chunks in an S3-compatible store")
+  void s3Backend(Servers servers) throws Exception {
+    try (FilesFixture onS3 = FilesFixture.start(servers, TestCloudSync.s3Config(servers))) {
+      JsonObject user = onS3.user("s3");
+      String s3Space = onS3.space(user.getString("token"), "S3", null).getString("id");
+      byte[] content = random(3 * 1024 * 1024 + 5, 11);
+      HttpResponse<Buffer> put = onS3.api.request(HttpMethod.PUT, "/api/v1/spaces/" + s3Space + "/files/on-s3.bin",
+          user.getString("token")).sendBuffer(Buffer.buffer(content)).await();
+      assertThat(put.statusCode()).as(put.bodyAsString()).isEqualTo(200);
+      HttpResponse<Buffer> got = onS3.api.get("/api/v1/spaces/" + s3Space + "/nodes/"
+          + put.bodyAsJsonObject().getString("id") + "/content", user.getString("token"));
+      assertThat(got.body().getBytes()).isEqualTo(content);
+      assertThat(onS3.api.get("/health/ready", null).bodyAsJsonObject().getJsonObject("checks")
+          .getJsonObject("blob_store").getString("status")).isEqualTo("up");
+    }
+  }
+
+  @Test
   @DisplayName("answers Range requests with 206 across chunk boundaries, suffix ranges, and 416 past the end")
   void ranges() throws Exception {
     byte[] content = random(6 * 1024 * 1024, 2);

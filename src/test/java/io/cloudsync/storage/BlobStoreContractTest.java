@@ -37,11 +37,7 @@ class BlobStoreContractTest {
     vertx = Vertx.vertx();
     localRoot = TestCloudSync.tempDir();
     local = BlobStore.create(vertx, CloudSyncConfig.from(new JsonObject().put("blob.local.dir", localRoot.toString())).blob());
-    Servers.S3 bucket = servers.s3();
-    s3 = BlobStore.create(vertx, CloudSyncConfig.from(new JsonObject()
-        .put("blob.type", "s3").put("blob.s3.endpoint", bucket.endpoint()).put("blob.s3.region", bucket.region())
-        .put("blob.s3.bucket", bucket.bucket()).put("blob.s3.access_key", bucket.accessKey())
-        .put("blob.s3.secret_key", bucket.secretKey()).put("blob.s3.path_style", true)).blob());
+    s3 = BlobStore.create(vertx, CloudSyncConfig.from(TestCloudSync.s3Config(servers)).blob());
   }
 
   @AfterAll

@@ -28,6 +28,15 @@ public final class TestCloudSync {
         .put("ratelimit.auth_per_minute", 1_000_000);
   }
 
+  /** The blob.* keys that point CloudSync at the harness's S3-compatible server. */
+  public static JsonObject s3Config(Servers servers) {
+    Servers.S3 bucket = servers.s3();
+    return new JsonObject()
+        .put("blob.type", "s3").put("blob.s3.endpoint", bucket.endpoint()).put("blob.s3.region", bucket.region())
+        .put("blob.s3.bucket", bucket.bucket()).put("blob.s3.access_key", bucket.accessKey())
+        .put("blob.s3.secret_key", bucket.secretKey()).put("blob.s3.path_style", true);
+  }
+
   public static CloudSyncHandle deploy(Vertx vertx, JsonObject config) {
     return CloudSync.deploy(vertx, config).await();
   }
