@@ -41,13 +41,44 @@ public final class Commits {
   private final ChangeLog log;
   private final Nodes nodes;
   private final CloudSyncConfig.Files limits;
+  private final java.util.function.Function<String, Future<Boolean>> chunkExists;
 
-  public Commits(Pool pool, Access access, ChangeLog log, Nodes nodes, CloudSyncConfig.Files limits) {
+  /** @param chunkExists whether the store holds a chunk's bytes; null skips the check (rows only) */
+  public Commits(Pool pool, Access access, ChangeLog log, Nodes nodes, CloudSyncConfig.Files limits,
+                 java.util.function.Function<String, Future<Boolean>> chunkExists) {
     this.pool = pool;
     this.access = access;
     this.log = log;
     this.nodes = nodes;
     this.limits = limits;
+    this.chunkExists = chunkExists;
+  }
+
+  /**
+   * Chunks an upload reused rather than wrote may have been collected while it ran. Under the
+   * collector's lock, taken shared, any reused chunk that has no row any more must still have its
+   * bytes; otherwise the commit fails and the client uploads again, instead of a version pointing
+   * at nothing.
+   */
+  private Future<Void> checkReused(SqlClient conn, List<String> reused) {
+    if (reused.isEmpty() || chunkExists == null) {
+      return Future.succeededFuture();
+    }
+    return conn.preparedQuery("SELECT pg_advisory_xact_lock_shared($1)").execute(Tuple.of(Trash.COLLECT_LOCK))
+        .compose(locked -> conn.preparedQuery("SELECT h FROM unnest($1::text[]) AS h "
+                + "WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.hash = h)")
+            .execute(Tuple.tuple().addValue(reused.toArray(new String[0]))))
+        .compose(rows -> {
+          Future<Void> chain = Future.succeededFuture();
+          for (Row row : rows) {
+            String hash = row.getString(0);
+            chain = chain.compose(v -> chunkExists.apply(hash).compose(present -> present
+                ? Future.<Void>succeededFuture()
+                : Future.failedFuture(new ApiException(ErrorCode.CONFLICT,
+                    "Some of this file's content was removed from the store while it was uploaded; upload it again"))));
+          }
+          return chain;
+        });
   }
 
   public Future<JsonObject> commit(JsonObject request) {
@@ -59,6 +90,7 @@ public final class Commits {
     List<Integer> chunkSizes = chunkSizes(request, chunks.size());
     Long base = Requests.optionalLong(request, "base_version");
     boolean checkChunks = Boolean.TRUE.equals(request.getBoolean("check_chunk_access"));
+    List<String> reused = request.containsKey("reused") ? Requests.hashes(request, "reused", MAX_HASHES) : List.of();
     if (!Requests.sha256(sha256)) {
       return Future.failedFuture(Requests.bad("sha256 must be a lower-case hex SHA-256"));
     }
@@ -71,7 +103,9 @@ public final class Commits {
     }
     return access.require(actor, space, Access.Action.WRITE)
         .compose(role -> checkChunks ? requireChunkAccess(actor, chunks) : Future.succeededFuture())
-        .compose(ok -> log.write(tx -> Tree.lockSpace(tx.conn(), space).compose(locked -> target(tx, space, request, actor)
+        .compose(ok -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
+            .compose(locked -> checkReused(tx.conn(), reused).map(locked))
+            .compose(locked -> target(tx, space, request, actor)
             .compose(target -> {
               SqlClient conn = tx.conn();
               long current = target.existing() == null ? 0 : target.existing().getLong("version");

@@ -20,6 +20,8 @@ import org.slf4j.LoggerFactory;
  * a purge and a restore of the same node are ordered and never deadlock.
  */
 public final class Trash {
+  /** Held by chunk collection, exclusively; commits that reuse stored chunks take it shared. */
+  public static final long COLLECT_LOCK = 0x436c6f7564474321L;
   private static final Logger LOG = LoggerFactory.getLogger(Trash.class);
   private static final long JOB_LOCK = 0x436c6f7564547273L;
   private static final int BATCH = 100;
@@ -101,7 +103,11 @@ public final class Trash {
    * a chunk deleted while still referenced would lose data, so rows go first.
    */
   public Future<Integer> collectChunks() {
-    return pool.withTransaction(conn -> conn.preparedQuery("DELETE FROM chunks WHERE hash IN (SELECT c.hash FROM chunks c "
+    // The lock is held from the row deletes to the last byte deleted: a commit that reuses stored
+    // chunks takes it shared, so it sees either chunks still there or rows already gone.
+    return pool.withConnection(conn -> conn.preparedQuery("SELECT pg_advisory_lock($1)").execute(Tuple.of(COLLECT_LOCK))
+        .compose(locked -> conn.begin())
+        .compose(tx -> conn.preparedQuery("DELETE FROM chunks WHERE hash IN (SELECT c.hash FROM chunks c "
                 + "WHERE NOT EXISTS (SELECT 1 FROM file_versions fv WHERE fv.chunks @> ARRAY[c.hash]) "
                 + "AND NOT EXISTS (SELECT 1 FROM chunk_grants g WHERE g.hash = c.hash AND g.created_at > now() - interval '"
                 + GRANT_GRACE + "') LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING hash")
@@ -111,7 +117,9 @@ public final class Trash {
               rows.forEach(row -> hashes.add(row.getString(0)));
               return conn.preparedQuery("DELETE FROM chunk_grants WHERE hash = ANY($1::text[])")
                   .execute(Tuple.tuple().addValue(hashes.toArray(new String[0]))).map(hashes);
-            }))
+            })
+            .compose(hashes -> tx.commit().map(hashes))
+            .recover(failure -> tx.rollback().transform(r -> Future.<List<String>>failedFuture(failure))))
         .compose(hashes -> {
           Future<Void> chain = Future.succeededFuture();
           if (chunkDeleter != null) {
@@ -126,6 +134,7 @@ public final class Trash {
             LOG.info("Collected {} unreferenced chunks", hashes.size());
           }
           return chain.map(hashes.size());
-        });
+        })
+        .eventually(() -> conn.preparedQuery("SELECT pg_advisory_unlock($1)").execute(Tuple.of(COLLECT_LOCK))));
   }
 }

@@ -50,7 +50,8 @@ public final class ContentHandler {
   public static JsonObject manifest(Content content) {
     return new JsonObject().put("size", content.size()).put("sha256", content.sha256())
         .put("chunks", new JsonArray(new ArrayList<>(content.chunks())))
-        .put("chunk_sizes", new JsonArray(new ArrayList<>(content.chunkSizes())));
+        .put("chunk_sizes", new JsonArray(new ArrayList<>(content.chunkSizes())))
+        .put("reused", new JsonArray(new ArrayList<>(content.reused())));
   }
 
   /** {@code PUT /api/v1/spaces/{space}/files/{path…}}: create or replace the file at a path. */

@@ -128,6 +128,8 @@ public final class ContentWriter {
     private final ArrayDeque<Chunk> ready = new ArrayDeque<>();
     private int putsInFlight;
     private final Set<String> putThisUpload = new HashSet<>();
+    /** Chunks found already stored (or repeated within this file) and so not written by this upload. */
+    private final Set<String> reused = new java.util.LinkedHashSet<>();
     private final List<String> hashes = new ArrayList<>();
     private final List<Integer> sizes = new ArrayList<>();
     private String wholeSha256;
@@ -282,8 +284,10 @@ public final class ContentWriter {
       while (!done && putsInFlight < PUT_WINDOW && !ready.isEmpty()) {
         Chunk chunk = ready.poll();
         putsInFlight++;
+        String[] name = new String[1];
         context.executeBlocking(() -> HEX.formatHex(ChunkCodec.sha256(chunk.bytes())), false).compose(sha256 -> {
           hashes.set(chunk.index(), sha256);
+          name[0] = sha256;
           // A chunk repeated inside one file (runs of zeros, say) is stored once.
           return putThisUpload.add(sha256) ? store.put(sha256, Buffer.buffer(chunk.bytes())) : Future.succeededFuture(false);
         }).onComplete(put -> onContext(() -> {
@@ -291,6 +295,9 @@ public final class ContentWriter {
           if (put.failed()) {
             fail(put.cause());
             return;
+          }
+          if (!put.result()) {
+            reused.add(name[0]);
           }
           putNext();
           scanNext();
@@ -317,7 +324,7 @@ public final class ContentWriter {
     private void finishIfDone() {
       if (!done && scannedAll && ready.isEmpty() && putsInFlight == 0) {
         done = true;
-        result.complete(new Content(received, wholeSha256, hashes, sizes));
+        result.complete(new Content(received, wholeSha256, hashes, sizes, new java.util.ArrayList<>(reused)));
       }
     }
 

@@ -50,7 +50,8 @@ public final class MetadataVerticle extends VerticleBase {
     Trash trash = new Trash(services.pool(), log, services.config().files().trashRetentionDays(), chunkDeleter);
     Spaces spaces = new Spaces(services.pool(), access, log);
     Nodes nodes = new Nodes(services.pool(), access, log, trash, services.config().files());
-    Commits commits = new Commits(services.pool(), access, log, nodes, services.config().files());
+    Commits commits = new Commits(services.pool(), access, log, nodes, services.config().files(),
+        services.chunks() == null ? null : services.chunks()::exists);
     purgeTimer = vertx.setPeriodic(PURGE_INTERVAL_MS, id -> trash.purgeExpired()
         .onFailure(e -> LOG.warn("Trash retention run failed", e)));
     return Future.all(List.of(

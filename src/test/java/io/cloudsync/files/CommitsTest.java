@@ -290,4 +290,26 @@ class CommitsTest {
     assertThat(deleted).contains(FilesFixture.sha256(text));
     assertThat(files.count("SELECT count(*) FROM chunks WHERE hash = $1", FilesFixture.sha256(text))).isZero();
   }
+
+  @Test
+  @DisplayName("refuses a commit whose reused chunks were collected during the upload, and accepts them while stored")
+  void reusedChunksMustStillExist() {
+    JsonObject user = files.user("reuse");
+    String space = files.space(user.getString("token"), "Reuse", null).getString("id");
+    String stored = "bytes the store still holds";
+    io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> put = files.api.request(
+            io.vertx.core.http.HttpMethod.PUT, "/api/v1/chunks/" + FilesFixture.sha256(stored), user.getString("token"))
+        .sendBuffer(io.vertx.core.buffer.Buffer.buffer(stored)).await();
+    assertThat(put.statusCode()).isEqualTo(201);
+
+    JsonObject kept = FilesFixture.commit(user.getString("id"), space, stored).put("name", "kept.txt")
+        .put("reused", new io.vertx.core.json.JsonArray().add(FilesFixture.sha256(stored)));
+    assertThat(files.bus(Addresses.METADATA_COMMIT, kept).getString("name")).isEqualTo("kept.txt");
+
+    String collected = "bytes the collector already removed";
+    JsonObject gone = FilesFixture.commit(user.getString("id"), space, collected).put("name", "gone.txt")
+        .put("reused", new io.vertx.core.json.JsonArray().add(FilesFixture.sha256(collected)));
+    assertThat(files.busFailure(Addresses.METADATA_COMMIT, gone).code())
+        .isEqualTo(io.cloudsync.errors.ErrorCode.CONFLICT);
+  }
 }
