@@ -48,7 +48,7 @@ final class GitHubTestServer {
   GitHubTestServer start(Vertx vertx) {
     Router router = Router.router(vertx);
     router.get("/login/oauth/authorize").handler(this::authorize);
-    router.post("/login/oauth/access_token").handler(BodyHandler.create()).handler(this::accessToken);
+    router.post("/login/oauth/access_token").handler(BodyHandler.create(false)).handler(this::accessToken);
     router.get("/api/user").handler(ctx -> withAccount(ctx, account -> new JsonObject()
         .put("id", account.id()).put("login", account.login()).put("name", account.name()).putNull("email")));
     router.get("/api/user/emails").handler(ctx -> withAccount(ctx, Account::emails));
