@@ -166,7 +166,7 @@ public final class CloudSync {
       chain = chain.compose(v -> vertx.deployVerticle(new AuthVerticle(services)).map(ids::add).mapEmpty());
     }
     if (config.runs(Role.METADATA)) {
-      chain = chain.compose(v -> vertx.deployVerticle(new MetadataVerticle(services, services.chunks()::delete)).map(ids::add).mapEmpty());
+      chain = chain.compose(v -> vertx.deployVerticle(new MetadataVerticle(services)).map(ids::add).mapEmpty());
     }
     if (config.runs(Role.GATEWAY)) {
       int instances = config.http().instances() == 0

@@ -32,8 +32,6 @@ public final class Passwords {
   private static final Base64.Encoder B64 = Base64.getEncoder().withoutPadding();
   private static final Base64.Decoder B64D = Base64.getDecoder();
   private static final Set<String> COMMON = loadCommon();
-  /** Hashed against when an account does not exist, so a wrong email costs the same time as a wrong password. */
-  private static final String DUMMY = hash("not a real password, only spends the same time");
 
   private Passwords() {
   }
@@ -69,7 +67,7 @@ public final class Passwords {
     if (password == null || password.length() > MAX_LENGTH) {
       return false;
     }
-    String phc = stored == null ? DUMMY : stored;
+    String phc = stored == null ? Dummy.HASH : stored;
     String[] parts = phc.split("\\$");
     if (parts.length != 6 || !parts[1].equals("argon2id")) {
       return false;
@@ -121,5 +119,14 @@ public final class Passwords {
       throw new IllegalStateException(e);
     }
     return Set.copyOf(out);
+  }
+
+  /**
+   * Hashed against when an account does not exist, so a wrong email costs the same time as a
+   * wrong password. A holder class: the Argon2 work happens on first verify, which callers run
+   * off the event loop, not when the class is first touched (sign-up checks strength on it).
+   */
+  private static final class Dummy {
+    static final String HASH = hash("not a real password, only spends the same time");
   }
 }

@@ -143,7 +143,7 @@ public final class ContentHandler {
     long length = size == 0 ? 0 : end - start + 1;
     response.putHeader("Content-Type", "application/octet-stream")
         .putHeader("Content-Length", String.valueOf(length));
-    if (ctx.request().method() == io.vertx.core.http.HttpMethod.HEAD || length == 0) {
+    if (length == 0) {
       response.end();
       return;
     }

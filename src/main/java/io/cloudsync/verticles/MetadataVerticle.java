@@ -16,7 +16,6 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
 import java.util.List;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,28 +29,22 @@ public final class MetadataVerticle extends VerticleBase {
   static final long PURGE_INTERVAL_MS = 5 * 60 * 1000L;
 
   private final Services services;
-  private final Function<String, Future<Void>> chunkDeleter;
   private long purgeTimer = -1;
 
   public MetadataVerticle(Services services) {
-    this(services, null);
-  }
-
-  /** @param chunkDeleter deletes an unreferenced chunk's bytes (the chunk store's delete); null: rows only */
-  public MetadataVerticle(Services services, Function<String, Future<Void>> chunkDeleter) {
     this.services = services;
-    this.chunkDeleter = chunkDeleter;
   }
 
   @Override
   public Future<?> start() {
     Access access = new Access(services.pool());
     ChangeLog log = new ChangeLog(vertx, services.pool());
-    Trash trash = new Trash(services.pool(), log, services.config().files().trashRetentionDays(), chunkDeleter);
+    Trash trash = new Trash(services.pool(), log, services.config().files().trashRetentionDays(),
+        services.chunks()::delete);
     Spaces spaces = new Spaces(services.pool(), access, log);
     Nodes nodes = new Nodes(services.pool(), access, log, trash, services.config().files());
     Commits commits = new Commits(services.pool(), access, log, nodes, services.config().files(),
-        services.chunks() == null ? null : services.chunks()::exists);
+        services.chunks()::exists);
     purgeTimer = vertx.setPeriodic(PURGE_INTERVAL_MS, id -> trash.purgeExpired()
         .onFailure(e -> LOG.warn("Trash retention run failed", e)));
     return Future.all(List.of(
