@@ -11,8 +11,10 @@ import io.vertx.ext.web.RoutingContext;
  * @param tokenId the {@code jti} claim, for revocation
  * @param sessionId the refresh-token family the token was issued for ({@code sid} claim)
  * @param expiresAt epoch seconds of the {@code exp} claim
+ * @param issuedAt epoch seconds of the {@code iat} claim
  */
-public record Principal(String userId, String email, String role, String tokenId, String sessionId, long expiresAt) {
+public record Principal(String userId, String email, String role, String tokenId, String sessionId, long expiresAt,
+                        long issuedAt) {
   public static final String CONTEXT_KEY = "cloudsync.principal";
 
   public boolean isAdmin() {

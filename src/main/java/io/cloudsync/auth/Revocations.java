@@ -13,9 +13,9 @@ import java.util.List;
  * a moment (disabling). Entries live
  * only as long as an access token can, so the list stays small.
  *
- * <p>With Redis every node reads the same entries. Without it each node keeps its own, and a
- * revocation is also published on the (clustered) event bus, so every node of a cluster learns
- * it at once.
+ * <p>With Redis every node reads the same entries. Without it each node keeps its own. Either
+ * way a revocation is also published on the (clustered) event bus: nodes without Redis learn it
+ * at once, and live connections it covers are closed.
  */
 public final class Revocations {
   private final Vertx vertx;
@@ -67,11 +67,21 @@ public final class Revocations {
   }
 
   private Future<Void> revoke(JsonObject revocation) {
-    Future<Void> applied = apply(revocation);
-    if (local) {
-      vertx.eventBus().publish(Addresses.AUTH_REVOKED, revocation);
+    // Published in every mode: nodes without Redis apply it to their own list, and every node's
+    // live connections (/api/v1/sync, /eventbus) end the sessions it covers.
+    return apply(revocation).onSuccess(v -> vertx.eventBus().publish(Addresses.AUTH_REVOKED, revocation));
+  }
+
+  /** Whether a published revocation covers this caller's token. */
+  public static boolean covers(JsonObject revocation, Principal principal) {
+    if (revocation.containsKey("jti")) {
+      return revocation.getString("jti").equals(principal.tokenId());
     }
-    return applied;
+    if (revocation.containsKey("sid")) {
+      return revocation.getString("sid").equals(principal.sessionId());
+    }
+    Long before = revocation.getLong("before");
+    return principal.userId().equals(revocation.getString("user")) && before != null && principal.issuedAt() <= before;
   }
 
   /** The token with this id stops working. */

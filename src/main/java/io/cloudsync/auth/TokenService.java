@@ -242,7 +242,7 @@ public final class TokenService {
     }
     return revocations.isRevoked(jti, sid, sub, iat).compose(revoked -> revoked
         ? invalid("The access token has been revoked")
-        : Future.succeededFuture(new Principal(sub, claims.getString("email"), claims.getString("role"), jti, sid, exp)));
+        : Future.succeededFuture(new Principal(sub, claims.getString("email"), claims.getString("role"), jti, sid, exp, iat)));
   }
 
   private static Long longClaim(JsonObject claims, String name) {

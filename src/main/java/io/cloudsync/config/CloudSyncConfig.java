@@ -19,10 +19,16 @@ import java.util.regex.Pattern;
  */
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
-    Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit) {
+    Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit,
+    Sync sync) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
                      long jsonBodyLimit, Duration shutdownTimeout) {
+  }
+
+  /** Live connections ({@code /api/v1/sync}) and long-polls; durations in seconds, sizes in bytes. */
+  public record Sync(int pingInterval, int idleTimeout, int maxSession, int maxSubscriptions, int maxMessage,
+                     int sendQueue, int slowConsumerTimeout, int longPollMax) {
   }
 
   public record Tls(Path cert, Path key) {
@@ -223,9 +229,15 @@ public record CloudSyncConfig(
         v.nonNegative(Settings.FILES_USER_QUOTA), v.range(Settings.FILES_TRASH_RETENTION_DAYS, 0, 3650),
         v.range(Settings.UPLOADS_EXPIRE_HOURS, 1, 24 * 365), masterKey, masterKeyId, java.util.Map.copyOf(previousKeys));
 
+    Sync sync = new Sync(v.range(Settings.SYNC_PING_INTERVAL, 1, 3600), v.range(Settings.SYNC_IDLE_TIMEOUT, 2, 7200),
+        v.range(Settings.SYNC_MAX_SESSION, 10, 31_536_000), v.range(Settings.SYNC_MAX_SUBSCRIPTIONS, 1, 100_000),
+        (int) v.sizeRange(Settings.SYNC_MAX_MESSAGE, 1024, 16L << 20),
+        (int) v.sizeRange(Settings.SYNC_SEND_QUEUE, 1024, 64L << 20),
+        v.range(Settings.SYNC_SLOW_CONSUMER_TIMEOUT, 1, 3600), v.range(Settings.SYNC_LONG_POLL_MAX, 1, 600));
+
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
         Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth, files,
-        List.copyOf(unknown), rateLimit);
+        List.copyOf(unknown), rateLimit, sync);
   }
 
   private static boolean isKey(String base64) {
@@ -275,6 +287,14 @@ public record CloudSyncConfig(
       long value = (Long) get(setting);
       if (value < 0) {
         throw setting.invalid(value, "zero or a positive size");
+      }
+      return value;
+    }
+
+    long sizeRange(Setting setting, long min, long max) {
+      long value = (Long) get(setting);
+      if (value < min || value > max) {
+        throw setting.invalid(value, "a size from " + min + " to " + max + " bytes");
       }
       return value;
     }

@@ -74,6 +74,22 @@ public final class Settings {
       "Days a deleted node stays in the trash before it is purged for good.");
   public static final Setting UPLOADS_EXPIRE_HOURS = integer("uploads.expire_hours", 24,
       "Hours an unfinished resumable (tus) upload is kept after its last byte arrived.");
+  public static final Setting SYNC_PING_INTERVAL = integer("sync.ping_interval", 25,
+      "Seconds between WebSocket pings the server sends on /api/v1/sync.");
+  public static final Setting SYNC_IDLE_TIMEOUT = integer("sync.idle_timeout", 75,
+      "Seconds without any frame (pongs included) from a /api/v1/sync client before it is disconnected.");
+  public static final Setting SYNC_MAX_SESSION = integer("sync.max_session", 86_400,
+      "Seconds a /api/v1/sync connection lives at most; the client then reconnects with its cursors.");
+  public static final Setting SYNC_MAX_SUBSCRIPTIONS = integer("sync.max_subscriptions", 200,
+      "Spaces one /api/v1/sync connection may subscribe to.");
+  public static final Setting SYNC_MAX_MESSAGE = size("sync.max_message", 64L << 10,
+      "Largest WebSocket message a client may send in bytes; larger closes the connection with 1009.");
+  public static final Setting SYNC_SEND_QUEUE = size("sync.send_queue", 256L << 10,
+      "Bytes of changes queued for one slow live connection before the server stops writing to it.");
+  public static final Setting SYNC_SLOW_CONSUMER_TIMEOUT = integer("sync.slow_consumer_timeout", 10,
+      "Seconds a live connection's send queue may stay full before the client is disconnected with its cursors.");
+  public static final Setting SYNC_LONG_POLL_MAX = integer("sync.long_poll_max", 60,
+      "Largest wait (seconds) a GET /changes long-poll may ask for.");
   public static final Setting STORAGE_MASTER_KEY = string("storage.master_key", "",
       "Base64 of 32 random bytes: the AES-256 master key that wraps each chunk's data key. Empty generates one, "
           + "stored in PostgreSQL; set it in production and keep it apart from the database.");

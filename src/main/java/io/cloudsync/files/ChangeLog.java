@@ -26,6 +26,8 @@ import org.slf4j.LoggerFactory;
 public final class ChangeLog {
   private static final Logger LOG = LoggerFactory.getLogger(ChangeLog.class);
   public static final int MAX_PAGE = 1000;
+  /** Notice published when a space is deleted: its live subscriptions end. */
+  public static final String SPACE_DELETED = "space_deleted";
 
   /** A write transaction and the changes it appended, published once it commits. */
   public record Tx(SqlConnection conn, List<JsonObject> appended) {
@@ -44,6 +46,15 @@ public final class ChangeLog {
     List<JsonObject> appended = new ArrayList<>();
     return pool.<T>withTransaction(conn -> work.apply(new Tx(conn, appended)))
         .onSuccess(done -> appended.forEach(this::publish));
+  }
+
+  /**
+   * Tells live subscribers of a space something that is not a change of its log, such as
+   * {@link #SPACE_DELETED}: {@code {"notice": type, "space": id}} on the space's address.
+   */
+  public void notice(String spaceId, String type) {
+    vertx.eventBus().publish(Addresses.SYNC_SPACE_PREFIX + spaceId, new JsonObject().put("notice", type)
+        .put("space", spaceId).put(Bus.VERSION_FIELD, Bus.VERSION));
   }
 
   private void publish(JsonObject change) {

@@ -124,6 +124,7 @@ public final class Spaces {
     return access.require(request.getString("actor"), space, Access.Action.ADMINISTER)
         .compose(role -> pool.preparedQuery("UPDATE spaces SET deleted_at = now() WHERE id = $1::uuid AND deleted_at IS NULL")
             .execute(Tuple.of(space)))
+        .onSuccess(done -> log.notice(space, ChangeLog.SPACE_DELETED))
         .map(new JsonObject());
   }
 

@@ -71,11 +71,4 @@ public final class SpacesHandler {
     Calls.answer(Calls.call(vertx, ctx, Addresses.SPACES_UNSHARE, new JsonObject().put("user", ctx.pathParam("user"))),
         ctx, 204);
   }
-
-  public void changes(RoutingContext ctx) {
-    JsonObject request = new JsonObject()
-        .put("cursor", Calls.longParam(ctx, "cursor"))
-        .put("limit", Calls.longParam(ctx, "limit"));
-    Calls.answer(Calls.call(vertx, ctx, Addresses.SPACES_CHANGES, request), ctx, 200);
-  }
 }

@@ -19,6 +19,11 @@ import io.cloudsync.handlers.OperationsHandler;
 import io.cloudsync.handlers.RateLimitHandler;
 import io.cloudsync.handlers.RequestContextHandler;
 import io.cloudsync.handlers.SpacesHandler;
+import io.cloudsync.handlers.SyncHandler;
+import io.cloudsync.handlers.EventBusBridge;
+import io.cloudsync.files.ChangeLog;
+import io.cloudsync.sync.SpaceFeed;
+import io.cloudsync.sync.SyncSession;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpMethod;
@@ -42,6 +47,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class GatewayVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
+  /** How often live subscribers' spaces are checked for changes whose publish went missing. */
+  private static final long HEAD_CHECK_MILLIS = 5_000;
   /** Headers browsers may read from cross-site answers (tus and CloudSync's own). */
   private static final Set<String> EXPOSED_HEADERS = Set.of("ETag", "Location", "X-Request-Id", "Retry-After",
       "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "CloudSync-Node", "Upload-Offset",
@@ -51,6 +58,8 @@ public final class GatewayVerticle extends VerticleBase {
   private final Services services;
   private HttpServer server;
   private Router router;
+  private SpaceFeed feed;
+  private EventBusBridge bridge;
 
   public GatewayVerticle(Services services) {
     this.services = services;
@@ -59,18 +68,25 @@ public final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     CloudSyncConfig.Http http = services.config().http();
+    feed = new SpaceFeed(vertx, services.pool());
     router = router(http);
+    // Twice the allowed message size: the sessions close with 1009 (too big) above the limit
+    // themselves; frames past this hard cap are dropped with the connection by Netty.
+    int wsCap = services.config().sync().maxMessage() * 2;
     HttpServerOptions options = new HttpServerOptions()
         .setCompressionSupported(true)
+        .setMaxWebSocketFrameSize(wsCap)
+        .setMaxWebSocketMessageSize(wsCap)
         .setMaxHeaderSize(16 * 1024)
         .setIdleTimeout(120)
         .setIdleTimeoutUnit(TimeUnit.SECONDS);
     http.tls().ifPresent(tls -> options.setSsl(true)
         .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.cert().toString()).setKeyPath(tls.key().toString()))
         .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3")));
-    return vertx.createHttpServer(options)
+    return feed.start(HEAD_CHECK_MILLIS)
+        .compose(v -> vertx.createHttpServer(options)
         .requestHandler(router)
-        .listen(http.port(), http.host())
+        .listen(http.port(), http.host()))
         .onSuccess(s -> {
           server = s;
           LOG.debug("Gateway listening on {}:{}", http.host(), s.actualPort());
@@ -79,12 +95,14 @@ public final class GatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    Future<Void> feedClosed = (bridge == null ? Future.<Void>succeededFuture() : bridge.close())
+        .compose(v -> feed == null ? Future.succeededFuture() : feed.close());
     if (server == null) {
-      return Future.succeededFuture();
+      return feedClosed;
     }
     // Stops accepting at once; requests in flight get up to the timeout to finish.
     long timeout = services.config().http().shutdownTimeout().toMillis();
-    return server.shutdown(timeout, TimeUnit.MILLISECONDS);
+    return Future.join(feedClosed, server.shutdown(timeout, TimeUnit.MILLISECONDS));
   }
 
   public int actualPort() {
@@ -109,7 +127,8 @@ public final class GatewayVerticle extends VerticleBase {
   private static boolean isStreamed(io.vertx.ext.web.RoutingContext ctx) {
     String path = ctx.normalizedPath();
     HttpMethod method = ctx.request().method();
-    return (method == HttpMethod.PUT && (STREAMED_FILE.matcher(path).matches() || path.startsWith("/api/v1/chunks/")))
+    return (method == HttpMethod.GET && path.equals("/api/v1/sync"))
+        || (method == HttpMethod.PUT && (STREAMED_FILE.matcher(path).matches() || path.startsWith("/api/v1/chunks/")))
         || (method == HttpMethod.PATCH && path.startsWith("/api/v1/uploads/"))
         || (method == HttpMethod.POST && path.startsWith("/api/v1/uploads/")
             && "PATCH".equalsIgnoreCase(ctx.request().getHeader("X-HTTP-Method-Override")));
@@ -206,7 +225,13 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/v1/spaces/:space/members").handler(authn::require).handler(spaces::addMember);
     router.put("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::putMember);
     router.delete("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::removeMember);
-    router.get("/api/v1/spaces/:space/changes").handler(authn::require).handler(spaces::changes);
+    SyncSession.Context sessions = new SyncSession.Context(vertx, feed, new ChangeLog(vertx, services.pool()), access,
+        services.tokens(), services.config().sync());
+    SyncHandler sync = new SyncHandler(sessions, http.corsOrigins());
+    router.get("/api/v1/spaces/:space/changes").handler(authn::require).handler(sync::changes);
+    router.get("/api/v1/sync").handler(sync::sync).handler(authn::require);
+    bridge = new EventBusBridge(vertx, services.tokens(), access, feed, services.config().sync(), http.corsOrigins());
+    router.route("/eventbus/*").subRouter(bridge.router());
 
     NodesHandler nodes = new NodesHandler(vertx);
     router.get("/api/v1/spaces/:space/nodes").handler(authn::require).handler(nodes::list);

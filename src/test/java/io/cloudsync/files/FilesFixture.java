@@ -26,13 +26,13 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** One CloudSync on the real test servers, with the calls the files tests make over HTTP and the bus. */
-final class FilesFixture implements AutoCloseable {
+public final class FilesFixture implements AutoCloseable {
   private static final AtomicInteger USERS = new AtomicInteger();
 
-  final Vertx vertx;
-  final CloudSyncHandle handle;
-  final Api api;
-  final Pool db;
+  public final Vertx vertx;
+  public final CloudSyncHandle handle;
+  public final Api api;
+  public final Pool db;
 
   private FilesFixture(Vertx vertx, CloudSyncHandle handle, String dbUrl) {
     this.vertx = vertx;
@@ -41,7 +41,7 @@ final class FilesFixture implements AutoCloseable {
     this.db = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(dbUrl)).using(vertx).build();
   }
 
-  static FilesFixture start(Servers servers, JsonObject overrides) {
+  public static FilesFixture start(Servers servers, JsonObject overrides) {
     Vertx vertx = Vertx.vertx();
     JsonObject config = TestCloudSync.config(servers).mergeIn(overrides);
     return new FilesFixture(vertx, TestCloudSync.deploy(vertx, config), config.getString("pg.url"));
@@ -55,14 +55,14 @@ final class FilesFixture implements AutoCloseable {
   }
 
   /** A new signed-in user: {token, id, email}. */
-  JsonObject user(String name) {
+  public JsonObject user(String name) {
     String email = name + "-" + USERS.incrementAndGet() + "-" + UUID.randomUUID().toString().substring(0, 8) + "@example.com";
     String token = api.newUser(email);
     String id = api.get("/api/v1/me", token).bodyAsJsonObject().getString("id");
     return new JsonObject().put("token", token).put("id", id).put("email", email);
   }
 
-  HttpResponse<Buffer> send(HttpMethod method, String path, String token, JsonObject body, String ifMatch) {
+  public HttpResponse<Buffer> send(HttpMethod method, String path, String token, JsonObject body, String ifMatch) {
     HttpRequest<Buffer> request = api.request(method, path, token);
     if (ifMatch != null) {
       request.putHeader("If-Match", ifMatch);
@@ -70,19 +70,19 @@ final class FilesFixture implements AutoCloseable {
     return body == null ? request.send().await() : request.sendJsonObject(body).await();
   }
 
-  HttpResponse<Buffer> send(HttpMethod method, String path, String token, JsonObject body) {
+  public HttpResponse<Buffer> send(HttpMethod method, String path, String token, JsonObject body) {
     return send(method, path, token, body, null);
   }
 
   /** Asserts the status and answers the JSON body (null for an empty body). */
-  static JsonObject expect(HttpResponse<Buffer> response, int status) {
+  public static JsonObject expect(HttpResponse<Buffer> response, int status) {
     if (response.statusCode() != status) {
       throw new AssertionError("expected " + status + " but got " + response.statusCode() + ": " + response.bodyAsString());
     }
     return response.body() == null || response.body().length() == 0 ? null : response.bodyAsJsonObject();
   }
 
-  JsonObject space(String token, String name, String policy) {
+  public JsonObject space(String token, String name, String policy) {
     JsonObject body = new JsonObject().put("name", name);
     if (policy != null) {
       body.put("conflict_policy", policy);
@@ -90,29 +90,29 @@ final class FilesFixture implements AutoCloseable {
     return expect(send(HttpMethod.POST, "/api/v1/spaces", token, body), 201);
   }
 
-  JsonObject folder(String token, String space, String parent, String name) {
+  public JsonObject folder(String token, String space, String parent, String name) {
     return expect(send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes", token,
         new JsonObject().put("name", name).put("parent_id", parent)), 201);
   }
 
-  void share(String ownerToken, String space, String userId, String role) {
+  public void share(String ownerToken, String space, String userId, String role) {
     expect(send(HttpMethod.PUT, "/api/v1/spaces/" + space + "/members/" + userId, ownerToken,
         new JsonObject().put("role", role)), 200);
   }
 
-  JsonArray changes(String token, String space) {
+  public JsonArray changes(String token, String space) {
     return expect(send(HttpMethod.GET, "/api/v1/spaces/" + space + "/changes?cursor=0&limit=1000", token, null), 200)
         .getJsonArray("changes");
   }
 
   // --- the bus operations the upload code calls ------------------------------------------------
 
-  JsonObject bus(String address, JsonObject request) {
+  public JsonObject bus(String address, JsonObject request) {
     return Bus.request(vertx, address, request).await();
   }
 
   /** The catalogue code a bus call fails with. */
-  ApiException busFailure(String address, JsonObject request) {
+  public ApiException busFailure(String address, JsonObject request) {
     try {
       Bus.request(vertx, address, request).await();
     } catch (Exception e) {
@@ -122,7 +122,7 @@ final class FilesFixture implements AutoCloseable {
   }
 
   /** A commit request for content made of the given chunks (each chunk's text is its content). */
-  static JsonObject commit(String actor, String space, String... chunkTexts) {
+  public static JsonObject commit(String actor, String space, String... chunkTexts) {
     JsonArray chunks = new JsonArray();
     JsonArray sizes = new JsonArray();
     StringBuilder whole = new StringBuilder();
@@ -135,11 +135,11 @@ final class FilesFixture implements AutoCloseable {
         .put("size", (long) whole.toString().getBytes(StandardCharsets.UTF_8).length).put("sha256", sha256(whole.toString()));
   }
 
-  JsonObject commitFile(String actor, String space, String parent, String name, String... chunkTexts) {
+  public JsonObject commitFile(String actor, String space, String parent, String name, String... chunkTexts) {
     return bus(Addresses.METADATA_COMMIT, commit(actor, space, chunkTexts).put("parent_id", parent).put("name", name));
   }
 
-  static String sha256(String text) {
+  public static String sha256(String text) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
@@ -148,15 +148,15 @@ final class FilesFixture implements AutoCloseable {
   }
 
   /** Unique text, so tests never share chunks by accident. */
-  static String unique(String label) {
+  public static String unique(String label) {
     return label + "-" + UUID.randomUUID();
   }
 
-  static List<Long> seqs(JsonArray changes) {
+  public static List<Long> seqs(JsonArray changes) {
     return changes.stream().map(change -> ((JsonObject) change).getLong("seq")).toList();
   }
 
-  long count(String sql, Object... params) {
+  public long count(String sql, Object... params) {
     return db.preparedQuery(sql).execute(io.vertx.sqlclient.Tuple.from(params)).await().iterator().next().getLong(0);
   }
 }

@@ -39,7 +39,7 @@ class RateLimitHandlerTest {
     router.route().handler(ctx -> {
       String user = ctx.request().getHeader("X-Test-User");
       if (user != null) {
-        ctx.put(Principal.CONTEXT_KEY, new Principal(user, user + "@example.com", "user", "t", "s", Long.MAX_VALUE));
+        ctx.put(Principal.CONTEXT_KEY, new Principal(user, user + "@example.com", "user", "t", "s", Long.MAX_VALUE, 0));
       }
       ctx.next();
     });
@@ -102,7 +102,7 @@ class RateLimitHandlerTest {
   @Test
   @DisplayName("keys buckets by user id, by IPv4 address, and by the /64 of an IPv6 address")
   void keys() throws Exception {
-    Principal alice = new Principal("u-1", "a@example.com", "user", "t", "s", 0);
+    Principal alice = new Principal("u-1", "a@example.com", "user", "t", "s", 0, 0);
     InetAddress v4 = InetAddress.getByName("198.51.100.7");
     InetAddress v6 = InetAddress.getByName("2001:db8:1:2:aaaa:bbbb:cccc:dddd");
     assertThat(RateLimitHandler.bucketKey(Group.API, alice, v4)).isEqualTo("api:user:u-1");
