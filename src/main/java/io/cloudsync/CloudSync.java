@@ -126,7 +126,8 @@ public final class CloudSync {
           Services services = new Services(config, db.pool(), blobs, redis, expiring, tokens,
               readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version(),
               RateLimiter.create(redis), new EncryptedChunkStore(vertx, blobs, opened.masterKeys()),
-              new TusUploads(vertx, db.pool(), config.dataDir().resolve("uploads"), config.files().uploadExpireHours()));
+              new TusUploads(vertx, db.pool(), config.dataDir().resolve("uploads"), config.files().uploadExpireHours()),
+              db.connectOptions());
           long expiry = vertx.setPeriodic(10 * 60_000, id -> services.uploads().expire()
               .onFailure(e -> LOG.warn("Dropping expired uploads failed: {}", e.getMessage())));
           cleanups.add(0, () -> {
