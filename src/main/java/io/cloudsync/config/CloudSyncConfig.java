@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
  */
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
-    Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit) {
+    Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit,
+    ChangeFeed changeFeed) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
                      long jsonBodyLimit, Duration shutdownTimeout) {
@@ -73,6 +74,13 @@ public record CloudSyncConfig(
   /** {@code trustedProxies} are IPs or CIDR blocks, checked to parse. */
   public record RateLimit(boolean enabled, int apiPerMinute, int authPerMinute, List<String> trustedProxies) {
   }
+
+  /** The Kafka change feed; it runs only where {@code kafkaBootstrap} is set. */
+  public record ChangeFeed(String topic, int pollIntervalMs, int sendTimeoutMs) {
+  }
+
+  /** Kafka's own rule for topic names. */
+  private static final Pattern TOPIC = Pattern.compile("^[A-Za-z0-9._-]{1,249}$");
 
   private static final Pattern ORIGIN = Pattern.compile("^https?://[A-Za-z0-9.\\-\\[\\]:]+$");
 
@@ -223,9 +231,16 @@ public record CloudSyncConfig(
         v.nonNegative(Settings.FILES_USER_QUOTA), v.range(Settings.FILES_TRASH_RETENTION_DAYS, 0, 3650),
         v.range(Settings.UPLOADS_EXPIRE_HOURS, 1, 24 * 365), masterKey, masterKeyId, java.util.Map.copyOf(previousKeys));
 
+    String topic = v.string(Settings.CHANGEFEED_TOPIC);
+    if (!TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
+      throw Settings.CHANGEFEED_TOPIC.invalid(topic, "a Kafka topic name: 1 to 249 letters, digits, dots, dashes or underscores");
+    }
+    ChangeFeed changeFeed = new ChangeFeed(topic, v.range(Settings.CHANGEFEED_POLL_INTERVAL_MS, 10, 60_000),
+        v.range(Settings.CHANGEFEED_SEND_TIMEOUT_MS, 1000, 3_600_000));
+
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
         Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth, files,
-        List.copyOf(unknown), rateLimit);
+        List.copyOf(unknown), rateLimit, changeFeed);
   }
 
   private static boolean isKey(String base64) {
