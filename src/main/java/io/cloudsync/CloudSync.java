@@ -16,6 +16,7 @@ import io.cloudsync.storage.EncryptedChunkStore;
 import io.cloudsync.storage.MasterKeys;
 import io.cloudsync.uploads.TusUploads;
 import io.cloudsync.verticles.AuthVerticle;
+import io.cloudsync.verticles.ChangeFeedVerticle;
 import io.cloudsync.verticles.GatewayVerticle;
 import io.cloudsync.verticles.MetadataVerticle;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -126,7 +127,8 @@ public final class CloudSync {
           Services services = new Services(config, db.pool(), blobs, redis, expiring, tokens,
               readiness(vertx, db, blobs, redis, kafkaAdmin), metricsRegistry(), openApi(), version(),
               RateLimiter.create(redis), new EncryptedChunkStore(vertx, blobs, opened.masterKeys()),
-              new TusUploads(vertx, db.pool(), config.dataDir().resolve("uploads"), config.files().uploadExpireHours()));
+              new TusUploads(vertx, db.pool(), config.dataDir().resolve("uploads"), config.files().uploadExpireHours()),
+              db.connectOptions());
           long expiry = vertx.setPeriodic(10 * 60_000, id -> services.uploads().expire()
               .onFailure(e -> LOG.warn("Dropping expired uploads failed: {}", e.getMessage())));
           cleanups.add(0, () -> {
@@ -167,6 +169,13 @@ public final class CloudSync {
     }
     if (config.runs(Role.METADATA)) {
       chain = chain.compose(v -> vertx.deployVerticle(new MetadataVerticle(services)).map(ids::add).mapEmpty());
+    }
+    if (config.runs(Role.CHANGEFEED)) {
+      if (config.kafkaBootstrap().isEmpty()) {
+        LOG.info("Change feed off: kafka.bootstrap is empty");
+      } else {
+        chain = chain.compose(v -> vertx.deployVerticle(new ChangeFeedVerticle(services)).map(ids::add).mapEmpty());
+      }
     }
     if (config.runs(Role.GATEWAY)) {
       int instances = config.http().instances() == 0

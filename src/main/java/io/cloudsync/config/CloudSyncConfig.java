@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
     Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit,
-    Sync sync) {
+    Sync sync, ChangeFeed changeFeed) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
                      long jsonBodyLimit, Duration shutdownTimeout) {
@@ -79,6 +79,13 @@ public record CloudSyncConfig(
   /** {@code trustedProxies} are IPs or CIDR blocks, checked to parse. */
   public record RateLimit(boolean enabled, int apiPerMinute, int authPerMinute, List<String> trustedProxies) {
   }
+
+  /** The Kafka change feed; it runs only where {@code kafkaBootstrap} is set. */
+  public record ChangeFeed(String topic, int pollIntervalMs, int sendTimeoutMs) {
+  }
+
+  /** Kafka's own rule for topic names. */
+  private static final Pattern TOPIC = Pattern.compile("^[A-Za-z0-9._-]{1,249}$");
 
   private static final Pattern ORIGIN = Pattern.compile("^https?://[A-Za-z0-9.\\-\\[\\]:]+$");
 
@@ -235,9 +242,16 @@ public record CloudSyncConfig(
         (int) v.sizeRange(Settings.SYNC_SEND_QUEUE, 1024, 64L << 20),
         v.range(Settings.SYNC_SLOW_CONSUMER_TIMEOUT, 1, 3600), v.range(Settings.SYNC_LONG_POLL_MAX, 1, 600));
 
+    String topic = v.string(Settings.CHANGEFEED_TOPIC);
+    if (!TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
+      throw Settings.CHANGEFEED_TOPIC.invalid(topic, "a Kafka topic name: 1 to 249 letters, digits, dots, dashes or underscores");
+    }
+    ChangeFeed changeFeed = new ChangeFeed(topic, v.range(Settings.CHANGEFEED_POLL_INTERVAL_MS, 10, 60_000),
+        v.range(Settings.CHANGEFEED_SEND_TIMEOUT_MS, 1000, 3_600_000));
+
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
         Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth, files,
-        List.copyOf(unknown), rateLimit, sync);
+        List.copyOf(unknown), rateLimit, sync, changeFeed);
   }
 
   private static boolean isKey(String base64) {

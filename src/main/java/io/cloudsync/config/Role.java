@@ -4,9 +4,12 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
-/** The verticles a process can run; {@code roles} in the config picks them. */
+/**
+ * The verticles a process can run; {@code roles} in the config picks them. {@code CHANGEFEED} runs
+ * only where {@code kafka.bootstrap} is set, and relays on one node of a cluster at a time.
+ */
 public enum Role {
-  GATEWAY, AUTH, METADATA;
+  GATEWAY, AUTH, METADATA, CHANGEFEED;
 
   public String configName() {
     return name().toLowerCase(Locale.ROOT);

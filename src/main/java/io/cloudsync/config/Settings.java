@@ -41,6 +41,12 @@ public final class Settings {
       "Redis URL (redis://host:6379); empty keeps rate limits and the token denylist in-process.");
   public static final Setting KAFKA_BOOTSTRAP = string("kafka.bootstrap", "",
       "Kafka bootstrap servers (host:9092,...); empty turns the change feed off.");
+  public static final Setting CHANGEFEED_TOPIC = string("changefeed.topic", "cloudsync.changes",
+      "Kafka topic the change feed writes every change to, keyed by space id.");
+  public static final Setting CHANGEFEED_POLL_INTERVAL_MS = integer("changefeed.poll_interval_ms", 500,
+      "Milliseconds between the relaying node's looks for changes not yet in Kafka.");
+  public static final Setting CHANGEFEED_SEND_TIMEOUT_MS = integer("changefeed.send_timeout_ms", 30_000,
+      "Milliseconds Kafka has to acknowledge a record; past it the relay backs off and sends again from the stored position.");
   public static final Setting BLOB_TYPE = choice("blob.type", "local", List.of("local", "s3"),
       "Where file chunks are stored: local directory or S3-compatible store.");
   public static final Setting BLOB_LOCAL_DIR = string("blob.local.dir", "",

@@ -22,17 +22,27 @@ public final class Database {
   private static final Logger LOG = LoggerFactory.getLogger(Database.class);
 
   private final Pool pool;
+  private final PgConnectOptions connectOptions;
   private final EmbeddedPostgres embedded;
   private final Vertx vertx;
 
-  private Database(Vertx vertx, Pool pool, EmbeddedPostgres embedded) {
+  private Database(Vertx vertx, PgConnectOptions connectOptions, EmbeddedPostgres embedded, CloudSyncConfig config) {
     this.vertx = vertx;
-    this.pool = pool;
+    this.connectOptions = connectOptions;
+    this.pool = pool(vertx, connectOptions, config);
     this.embedded = embedded;
   }
 
   public Pool pool() {
     return pool;
+  }
+
+  /**
+   * Where the pool connects, for work that needs a connection of its own outside the pool, such as
+   * holding a session-level advisory lock that must end when the connection does.
+   */
+  public PgConnectOptions connectOptions() {
+    return new PgConnectOptions(connectOptions);
   }
 
   /** Port of the embedded server, or -1 when an external PostgreSQL is used. */
@@ -48,7 +58,7 @@ public final class Database {
       } catch (RuntimeException e) {
         return Future.failedFuture(new StartupException("pg.url is not a valid PostgreSQL URL: " + e.getMessage()));
       }
-      return Future.succeededFuture(new Database(vertx, pool(vertx, options, config), null));
+      return Future.succeededFuture(new Database(vertx, options, null, config));
     }
     Path dir = config.dataDir().resolve("pg");
     return vertx.executeBlocking(() -> startEmbedded(dir, config.pg().embeddedPort()), false)
@@ -56,7 +66,7 @@ public final class Database {
           PgConnectOptions options = new PgConnectOptions()
               .setHost("127.0.0.1").setPort(server.getPort())
               .setUser("postgres").setDatabase("postgres");
-          return new Database(vertx, pool(vertx, options, config), server);
+          return new Database(vertx, options, server, config);
         });
   }
 

@@ -28,6 +28,9 @@ public final class ChangeLog {
   public static final int MAX_PAGE = 1000;
   /** Notice published when a space is deleted: its live subscriptions end. */
   public static final String SPACE_DELETED = "space_deleted";
+  /** The columns of {@code changes} that {@link #toJson(Row)} reads, as a select list. */
+  public static final String COLUMNS = "space_id::text AS space_id, seq, node_id::text AS node_id, kind, version, "
+      + "actor::text AS actor, at, payload";
 
   /** A write transaction and the changes it appended, published once it commits. */
   public record Tx(SqlConnection conn, List<JsonObject> appended) {
@@ -78,7 +81,7 @@ public final class ChangeLog {
     return tx.conn().preparedQuery("WITH s AS (UPDATE spaces SET next_seq = next_seq + 1 WHERE id = $1::uuid "
             + "RETURNING next_seq) INSERT INTO changes (space_id, seq, node_id, kind, version, actor, payload) "
             + "SELECT $1::uuid, s.next_seq, $2::uuid, $3::text, $4::bigint, $5::uuid, $6::jsonb FROM s "
-            + "RETURNING space_id::text AS space_id, seq, node_id::text AS node_id, kind, version, actor::text AS actor, at, payload")
+            + "RETURNING " + COLUMNS)
         .execute(Tuple.of(spaceId, nodeId, kind, version, actor, payload))
         .map(rows -> {
           if (rows.size() == 0) {
@@ -92,8 +95,7 @@ public final class ChangeLog {
 
   /** Changes after the cursor, oldest first. */
   public Future<JsonObject> read(String spaceId, long cursor, int limit) {
-    return pool.preparedQuery("SELECT space_id::text AS space_id, seq, node_id::text AS node_id, kind, version, "
-            + "actor::text AS actor, at, payload FROM changes WHERE space_id = $1::uuid AND seq > $2 ORDER BY seq LIMIT $3")
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM changes WHERE space_id = $1::uuid AND seq > $2 ORDER BY seq LIMIT $3")
         .execute(Tuple.of(spaceId, cursor, limit + 1))
         .map(rows -> {
           JsonArray changes = new JsonArray();
@@ -111,7 +113,8 @@ public final class ChangeLog {
         });
   }
 
-  static JsonObject toJson(Row row) {
+  /** A change as the API and the Kafka feed show it, from a row with the {@link #COLUMNS}. */
+  public static JsonObject toJson(Row row) {
     String kind = row.getString("kind");
     Object payload = row.getValue("payload");
     JsonObject body = payload instanceof JsonObject json ? json : new JsonObject(String.valueOf(payload));

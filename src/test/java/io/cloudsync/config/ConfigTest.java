@@ -55,6 +55,7 @@ class ConfigTest {
     assertThat(config.cluster().enabled()).isFalse();
     assertThat(config.roles()).containsExactlyInAnyOrder(Role.values());
     assertThat(config.http().jsonBodyLimit()).isEqualTo(1L << 20);
+    assertThat(config.changeFeed()).isEqualTo(new CloudSyncConfig.ChangeFeed("cloudsync.changes", 500, 30_000));
   }
 
   @Test
@@ -77,6 +78,10 @@ class ConfigTest {
         .hasMessageContaining("http.cors.origins");
     assertThatThrownBy(() -> CloudSyncConfig.from(new JsonObject().put("pg.url", "mysql://x")))
         .hasMessageContaining("pg.url");
+    assertThatThrownBy(() -> CloudSyncConfig.from(new JsonObject().put("changefeed.topic", "changes of spaces")))
+        .hasMessageContaining("changefeed.topic").hasMessageContaining("CLOUDSYNC_CHANGEFEED_TOPIC");
+    assertThatThrownBy(() -> CloudSyncConfig.from(new JsonObject().put("changefeed.poll_interval_ms", 0)))
+        .hasMessageContaining("changefeed.poll_interval_ms");
   }
 
   @Test

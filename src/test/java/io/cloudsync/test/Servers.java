@@ -4,11 +4,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import kafka.server.BrokerServer;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
-import org.apache.kafka.server.common.MetadataVersion;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;
@@ -46,7 +42,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (called by {@link RealServers} through the JUnit root store, with a JVM shutdown hook as backstop).
  *
  * <p>Everything is reached on 127.0.0.1 on a random free port (Kafka's ports are bound on all interfaces, see
- * {@link #kafkaBootstrap()}). Each getter is thread-safe (one lock per server,
+ * {@link KafkaBroker}). Each getter is thread-safe (one lock per server,
  * so a slow Kafka start does not hold up a PostgreSQL caller).
  *
  * <p>Use from tests: {@code @ExtendWith(RealServers.class)} and a {@code Servers servers} parameter.
@@ -82,8 +78,7 @@ public final class Servers implements AutoCloseable {
   private EmbeddedPostgres postgres;
   private RedisServer redis;
   private String redisUrl;
-  private KafkaClusterTestKit kafka;
-  private String kafkaBootstrap;
+  private KafkaBroker kafka;
   private S3 s3;
   private EventLoopGroup s3ClientEventLoops;
   private MockOAuth2Server oidc;
@@ -181,61 +176,17 @@ public final class Servers implements AutoCloseable {
 
   // ---------------------------------------------------------------- Kafka
 
-  /**
-   * {@code 127.0.0.1:<port>} of a single combined broker+controller Kafka 4.1 (KRaft) running in this JVM.
-   * The broker advertises 127.0.0.1, but note: the test kit pre-binds its listener sockets on the wildcard
-   * address (it ignores the host of {@code listeners}), so the ports are open on all interfaces; there is no
-   * hook to change that short of replacing the kit with a hand-built {@code KafkaRaftServer}.
-   */
+  /** {@code 127.0.0.1:<port>} of the run's shared Kafka broker (see {@link KafkaBroker}). */
   public String kafkaBootstrap() {
     synchronized (kafkaLock) {
       if (kafka == null) {
         ensureOpen();
         long start = System.nanoTime();
-        KafkaClusterTestKit cluster = null;
-        try {
-          TestKitNodes nodes = new TestKitNodes.Builder()
-            .setCombined(true)
-            .setNumBrokerNodes(1)
-            .setNumControllerNodes(1)
-            // A production metadata version, as a real 4.1 broker runs (the kit defaults to the unstable latest).
-            .setBootstrapMetadataVersion(MetadataVersion.latestProduction())
-            .build();
-          cluster = new KafkaClusterTestKit.Builder(nodes)
-            .setConfigProp("listeners", "EXTERNAL://" + HOST + ":0,CONTROLLER://" + HOST + ":0")
-            .setConfigProp("offsets.topic.replication.factor", "1")
-            .setConfigProp("offsets.topic.num.partitions", "1")
-            .setConfigProp("transaction.state.log.replication.factor", "1")
-            .setConfigProp("transaction.state.log.min.isr", "1")
-            .setConfigProp("share.coordinator.state.topic.replication.factor", "1")
-            .setConfigProp("share.coordinator.state.topic.min.isr", "1")
-            .setConfigProp("default.replication.factor", "1")
-            .setConfigProp("min.insync.replicas", "1")
-            .setConfigProp("group.initial.rebalance.delay.ms", "0")
-            .setConfigProp("auto.create.topics.enable", "true")
-            .build();
-          cluster.format();
-          cluster.startup();
-          cluster.waitForReadyBrokers();
-          kafka = cluster;
-        } catch (Exception e) {
-          if (cluster != null) {
-            closeQuietly("Kafka (failed start)", cluster::close);
-          }
-          if (e instanceof InterruptedException) {
-            Thread.currentThread().interrupt();
-          }
-          throw new IllegalStateException("Kafka did not start", e);
-        }
-        KafkaClusterTestKit started = kafka;
-        register("Kafka", started::close);
-        // KafkaClusterTestKit.bootstrapServers() hard-codes "localhost:<port>"; the broker listener is bound and
-        // advertised on 127.0.0.1, so build the address from its bound port.
-        BrokerServer broker = kafka.brokers().values().iterator().next();
-        kafkaBootstrap = HOST + ":" + broker.boundPort(kafka.nodes().brokerListenerName());
-        LOG.info("Kafka started on {} in {} ms", kafkaBootstrap, millisSince(start));
+        kafka = KafkaBroker.start();
+        register("Kafka", kafka::close);
+        LOG.info("Kafka started on {} in {} ms", kafka.bootstrap(), millisSince(start));
       }
-      return kafkaBootstrap;
+      return kafka.bootstrap();
     }
   }
 
