@@ -2,12 +2,15 @@ package io.cloudsync;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cloudsync.bus.Bus;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
 import io.cloudsync.test.TestCloudSync;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
@@ -62,6 +65,26 @@ class ClusterTest {
       }
     }
     assertThat(answer).isEqualTo("pong from B");
+  }
+
+  @Test
+  @DisplayName("answer a request on the sending node when it serves the address, else on another node")
+  void localConsumerFirst() {
+    String address = "cloudsync.test.where";
+    MessageConsumer<JsonObject> onA = Bus.serve(nodeA, address,
+        request -> Future.succeededFuture(new JsonObject().put("node", "A"))).await();
+    MessageConsumer<JsonObject> onB = Bus.serve(nodeB, address,
+        request -> Future.succeededFuture(new JsonObject().put("node", "B"))).await();
+    try {
+      for (int i = 0; i < 6; i++) {
+        assertThat(Bus.request(nodeA, address, new JsonObject()).await().getString("node")).isEqualTo("A");
+        assertThat(Bus.request(nodeB, address, new JsonObject()).await().getString("node")).isEqualTo("B");
+      }
+      onA.unregister().await();
+      assertThat(Bus.request(nodeA, address, new JsonObject()).await().getString("node")).isEqualTo("B");
+    } finally {
+      onB.unregister().await();
+    }
   }
 
   @Test

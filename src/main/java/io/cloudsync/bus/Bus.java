@@ -8,6 +8,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -26,13 +28,26 @@ public final class Bus {
   private Bus() {
   }
 
+  /**
+   * Sends a request to the role serving the address, preferring this node's own consumer: a node
+   * running the role answers its own requests, so the death of another node cannot strand them (a
+   * request sent to a node that dies gets no answer until the bus timeout, 30 s). Only when no
+   * consumer runs here does the request go to another node of the cluster.
+   */
   public static Future<JsonObject> request(Vertx vertx, String address, JsonObject body) {
     DeliveryOptions options = new DeliveryOptions();
     String requestId = RequestIds.current();
     if (requestId != null) {
       options.addHeader(RequestIds.BUS_HEADER, requestId);
     }
-    return vertx.eventBus().<JsonObject>request(address, body.copy().put(VERSION_FIELD, VERSION), options)
+    JsonObject message = body.copy().put(VERSION_FIELD, VERSION);
+    if (!vertx.isClustered()) {
+      return vertx.eventBus().<JsonObject>request(address, message, options).map(Message::body);
+    }
+    return vertx.eventBus().<JsonObject>request(address, message, new DeliveryOptions(options).setLocalOnly(true))
+        .recover(failure -> failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS
+            ? vertx.eventBus().request(address, message, options)
+            : Future.failedFuture(failure))
         .map(Message::body);
   }
 
