@@ -8,6 +8,7 @@ import io.vertx.core.json.JsonObject;
 public final class ApiException extends RuntimeException {
   private final ErrorCode code;
   private final long retryAfterSeconds;
+  private final JsonObject details;
 
   public ApiException(ErrorCode code, String message) {
     this(code, message, 0);
@@ -15,9 +16,27 @@ public final class ApiException extends RuntimeException {
 
   /** @param retryAfterSeconds when the client may try again (sent as Retry-After); 0 for none */
   public ApiException(ErrorCode code, String message, long retryAfterSeconds) {
+    this(code, message, retryAfterSeconds, null);
+  }
+
+  private ApiException(ErrorCode code, String message, long retryAfterSeconds, JsonObject details) {
     super(message, null, false, false);
     this.code = code;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.details = details;
+  }
+
+  /**
+   * A failure whose error body carries more fields next to status, code and message, such as
+   * {@code current} (the node as it is now) on a version conflict.
+   */
+  public static ApiException withDetails(ErrorCode code, String message, JsonObject details) {
+    return new ApiException(code, message, 0, details);
+  }
+
+  /** Extra fields of the error body, or null. */
+  public JsonObject details() {
+    return details;
   }
 
   public ErrorCode code() {
@@ -33,9 +52,17 @@ public final class ApiException extends RuntimeException {
    * message, so that a cluster node can rebuild the whole exception.
    */
   public String busMessage() {
-    return retryAfterSeconds > 0
-        ? new JsonObject().put("message", getMessage()).put("retry_after", retryAfterSeconds).encode()
-        : getMessage();
+    if (retryAfterSeconds <= 0 && details == null) {
+      return getMessage();
+    }
+    JsonObject message = new JsonObject().put("message", getMessage());
+    if (retryAfterSeconds > 0) {
+      message.put("retry_after", retryAfterSeconds);
+    }
+    if (details != null) {
+      message.put("details", details);
+    }
+    return message.encode();
   }
 
   public static ApiException of(ErrorCode code, String message) {
@@ -63,7 +90,7 @@ public final class ApiException extends RuntimeException {
         try {
           JsonObject detail = new JsonObject(text);
           return new ApiException(ErrorCode.byNumber(reply.failureCode()), detail.getString("message"),
-              detail.getLong("retry_after", 0L));
+              detail.getLong("retry_after", 0L), detail.getJsonObject("details"));
         } catch (RuntimeException notJson) {
           // Fall through: a plain message that happens to start with a brace.
         }

@@ -111,8 +111,9 @@ public final class Commits {
               long current = target.existing() == null ? 0 : target.existing().getLong("version");
               boolean stale = base != null && base != current;
               if (stale && "manual".equals(locked.conflictPolicy())) {
-                return Future.failedFuture(new ApiException(ErrorCode.VERSION_CONFLICT, "The file changed since version "
-                    + base + ": the current version is " + current));
+                return Future.failedFuture(ApiException.withDetails(ErrorCode.VERSION_CONFLICT,
+                    "The file changed since version " + base + ": the current version is " + current,
+                    new JsonObject().put("current", Tree.toJson(target.existing()))));
               }
               Future<JsonObject> written = Tree.checkQuota(conn, locked.ownerId(), size, limits.userQuota())
                   .compose(v -> target.existing() == null

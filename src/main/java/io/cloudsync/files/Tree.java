@@ -138,8 +138,9 @@ final class Tree {
   static Future<Void> ifMatch(Row node, Long expected) {
     long current = node.getLong("version");
     if (expected != null && expected != current) {
-      return Future.failedFuture(new ApiException(ErrorCode.PRECONDITION_FAILED,
-          "The node changed: its version is " + current + ", not " + expected));
+      return Future.failedFuture(ApiException.withDetails(ErrorCode.PRECONDITION_FAILED,
+          "The node changed: its version is " + current + ", not " + expected,
+          new JsonObject().put("current", toJson(node))));
     }
     return Future.succeededFuture();
   }

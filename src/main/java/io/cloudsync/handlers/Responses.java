@@ -37,6 +37,10 @@ public final class Responses {
     if (error.retryAfterSeconds() > 0) {
       ctx.response().putHeader("Retry-After", String.valueOf(error.retryAfterSeconds()));
     }
-    json(ctx, error.code().httpStatus(), errorBody(error.code(), error.getMessage()));
+    JsonObject body = errorBody(error.code(), error.getMessage());
+    if (error.details() != null) {
+      error.details().forEach(field -> body.put(field.getKey(), field.getValue()));
+    }
+    json(ctx, error.code().httpStatus(), body);
   }
 }

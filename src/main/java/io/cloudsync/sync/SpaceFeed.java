@@ -119,9 +119,11 @@ public final class SpaceFeed {
   }
 
   /**
-   * Listens to a space. The future completes once the event-bus consumer is registered across
-   * the cluster, so every change committed after that point reaches the listener; a caller that
-   * reads the log after completion misses nothing between the read and the live stream.
+   * Listens to a space. The future completes once the event-bus consumer is registered. On one
+   * node every change committed after that reaches the listener; in a cluster the other nodes
+   * learn of a new registration a moment later, so a change committed in between may reach this
+   * node only with the next one or the periodic head check. Callers therefore read the log after
+   * listening and check the head once more shortly after (see {@link #head}).
    */
   public Future<Registration> listen(String spaceId, Listener listener) {
     if (closed) {

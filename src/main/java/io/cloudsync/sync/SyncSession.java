@@ -41,6 +41,7 @@ public final class SyncSession {
   private static final int PAGE = 200;
   private static final long AUTH_DEADLINE_MS = 10_000;
   private static final long RETRY_READ_MS = 1_000;
+  private static final long NEW_SUBSCRIPTION_RECHECK_MS = 1_000;
 
   // WebSocket close codes (RFC 6455 section 7.4.1).
   static final short GOING_AWAY = 1001;
@@ -241,6 +242,12 @@ public final class SyncSession {
           subscription.registration = listening.result();
           send(new JsonObject().put("type", "subscribed").put("space", space).put("cursor", cursor));
           subscription.pull();
+          // Other cluster nodes may publish a change before they learn of the new consumer.
+          ctx.vertx().setTimer(NEW_SUBSCRIPTION_RECHECK_MS, id -> {
+            if (!subscription.ended && !closed) {
+              ctx.feed().head(space).onSuccess(subscription::head);
+            }
+          });
         });
   }
 

@@ -114,6 +114,8 @@ class CommitsTest {
     assertThat(conflict.code().code()).isEqualTo("version_conflict");
     assertThat(conflict.code().httpStatus()).isEqualTo(409);
     assertThat(conflict.getMessage()).contains("current version is 2");
+    assertThat(conflict.details().getJsonObject("current").getLong("version")).as("the node as it is now").isEqualTo(2);
+    assertThat(conflict.details().getJsonObject("current").getString("id")).isEqualTo(file.getString("id"));
     assertThat(failure(FilesFixture.commit(actor, manual, "new").put("name", "f").put("base_version", 0)))
         .as("base 0 expects no file there").isEqualTo("version_conflict");
 

@@ -128,8 +128,11 @@ class NodesTest {
         new JsonObject().put("name", "alpha"), "\"1\"");
     assertThat(expect(renamed, 200).getLong("version")).isEqualTo(2);
     assertThat(renamed.getHeader("ETag")).isEqualTo("\"2\"");
-    assertThat(expect(files.send(HttpMethod.PATCH, base + a.getString("id"), token,
-        new JsonObject().put("name", "beta"), "\"1\""), 412).getString("code")).isEqualTo("precondition_failed");
+    JsonObject stale = expect(files.send(HttpMethod.PATCH, base + a.getString("id"), token,
+        new JsonObject().put("name", "beta"), "\"1\""), 412);
+    assertThat(stale.getString("code")).isEqualTo("precondition_failed");
+    assertThat(stale.getJsonObject("current").getString("name")).as("the node as it is now").isEqualTo("alpha");
+    assertThat(stale.getJsonObject("current").getLong("version")).isEqualTo(2);
 
     JsonObject moved = expect(files.send(HttpMethod.PATCH, base + c.getString("id"), token,
         new JsonObject().put("parent_id", b.getString("id")), "\"1\""), 200);
