@@ -131,7 +131,7 @@ public final class EventBusBridge {
     SockJSSocket socket = event.socket();
     switch (event.type()) {
       case SOCKET_CREATED -> {
-        boolean allowed = SyncHandler.originAllowed(socket.headers().get(HttpHeaders.ORIGIN),
+        boolean allowed = Origins.allowed(socket.headers().get(HttpHeaders.ORIGIN),
             socket.headers().get(HttpHeaders.HOST), corsOrigins);
         if (allowed) {
           clients.put(socket, new Client(socket));
