@@ -7,6 +7,8 @@ import io.cloudsync.auth.TokenService;
 import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
 import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.errors.ApiException;
+import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.files.ChangeLog;
 import io.cloudsync.sync.SpaceFeed;
 import io.vertx.core.Future;
@@ -15,6 +17,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.sockjs.BridgeEvent;
 import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSHandler;
@@ -63,7 +66,11 @@ public final class EventBusBridge {
     this.corsOrigins = corsOrigins;
   }
 
-  /** The router to mount at {@code /eventbus/*}. */
+  /**
+   * The router to mount at {@code /eventbus/*}. Every request of every transport (WebSocket handshakes, xhr
+   * streams and sends, polls) passes the origin check before SockJS sees it, so a refused page gets a 403 and
+   * no session at all.
+   */
   public Router router() {
     SockJSBridgeOptions options = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddressRegex(SPACE_ADDRESS.pattern()))
@@ -74,7 +81,19 @@ public final class EventBusBridge {
         .setHeartbeatInterval(config.pingInterval() * 1000L)
         .setRegisterWriteHandler(false)
         .setLocalWriteHandler(false));
-    return handler.bridge(options, this::handle);
+    Router router = Router.router(vertx);
+    router.route().handler(this::checkOrigin);
+    router.route("/*").subRouter(handler.bridge(options, this::handle));
+    return router;
+  }
+
+  private void checkOrigin(RoutingContext ctx) {
+    if (Origins.allowed(ctx.request().getHeader(HttpHeaders.ORIGIN), ctx.request().getHeader(HttpHeaders.HOST),
+        corsOrigins)) {
+      ctx.next();
+    } else {
+      ctx.fail(new ApiException(ErrorCode.FORBIDDEN, "Event-bus connections from this origin are not allowed"));
+    }
   }
 
   /** One browser connection: who it is, and the spaces whose deliveries stopped. */
@@ -131,12 +150,8 @@ public final class EventBusBridge {
     SockJSSocket socket = event.socket();
     switch (event.type()) {
       case SOCKET_CREATED -> {
-        boolean allowed = Origins.allowed(socket.headers().get(HttpHeaders.ORIGIN),
-            socket.headers().get(HttpHeaders.HOST), corsOrigins);
-        if (allowed) {
-          clients.put(socket, new Client(socket));
-        }
-        event.complete(allowed);
+        clients.put(socket, new Client(socket));
+        event.complete(true);
       }
       case SOCKET_CLOSED -> {
         Client client = clients.get(socket);
