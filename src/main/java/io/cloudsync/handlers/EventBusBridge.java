@@ -18,6 +18,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.sockjs.BridgeEvent;
 import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSHandler;
@@ -83,6 +84,9 @@ public final class EventBusBridge {
         .setLocalWriteHandler(false));
     Router router = Router.router(vertx);
     router.route().handler(this::checkOrigin);
+    // The HTTP transports' sends (xhr_send, jsonp_send) read their body from the routing context; a send
+    // carries client messages, bounded like a WebSocket message.
+    router.post().handler(BodyHandler.create(false).setBodyLimit(config.maxMessage()));
     router.route("/*").subRouter(handler.bridge(options, this::handle));
     return router;
   }
