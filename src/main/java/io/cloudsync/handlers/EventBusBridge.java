@@ -120,7 +120,11 @@ public final class EventBusBridge {
       if (revocations == null) {
         revocations = feed.onRevocation(revocation -> {
           if (principal != null && Revocations.covers(revocation, principal)) {
-            end(revocation.containsKey("user") ? "account_disabled" : "token_revoked");
+            if (revocation.containsKey("user")) {
+              end("account_disabled", "The account was disabled or all its sign-ins were ended");
+            } else {
+              end("token_revoked", "This sign-in was ended (logout)");
+            }
           }
         });
       }
@@ -129,14 +133,17 @@ public final class EventBusBridge {
       }
       long untilExpiry = Math.max(1, caller.expiresAt() * 1000 + TokenService.LEEWAY_SECONDS * 1000L
           - System.currentTimeMillis());
-      expiryTimer = vertx.setTimer(untilExpiry, id -> end("token_expired"));
+      expiryTimer = vertx.setTimer(untilExpiry, id -> end("token_expired",
+          "The access token expired; reconnect and register with a fresh one"));
     }
 
-    void end(String code) {
-      socket.write(new JsonObject().put("type", "err").put("failureCode", 401).put("failureType", code)
-          .put("message", code).encode());
-      socket.close();
+    void end(String code, String message) {
       closed();
+      // Closing a SockJS session drops the writes it has not sent yet, and a write from outside the
+      // transport's own context is only sent later: close once the err is out.
+      socket.write(new JsonObject().put("type", "err").put("failureCode", 401).put("failureType", code)
+          .put("message", message).encode())
+          .onComplete(written -> socket.close());
     }
 
     void closed() {
