@@ -182,10 +182,8 @@ public final class EventBusBridge {
 
   private void register(BridgeEvent event, Client client) {
     JsonObject message = event.getRawMessage();
-    String address = message.getString("address", "");
-    JsonObject headers = message.getJsonObject("headers");
-    String authorization = headers == null ? null : headers.getString("authorization",
-        headers.getString("Authorization"));
+    String address = message.getValue("address") instanceof String text ? text : "";
+    String authorization = authorization(message);
     if (client == null || !SPACE_ADDRESS.matcher(address).matches() || authorization == null
         || !authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
       event.complete(false);
@@ -204,6 +202,19 @@ public final class EventBusBridge {
             event.complete(false);
           }
         });
+  }
+
+  /**
+   * The {@code authorization} header of a register message, or null. Read by type: the message is the
+   * browser's JSON, and a getter that throws would leave the event unanswered, the client without its err.
+   */
+  private static String authorization(JsonObject message) {
+    if (!(message.getValue("headers") instanceof JsonObject headers)) {
+      return null;
+    }
+    Object value = headers.containsKey("authorization") ? headers.getValue("authorization")
+        : headers.getValue("Authorization");
+    return value instanceof String text ? text : null;
   }
 
   /** Whether a message may go out to this browser; drops the {@code v} field of the internal envelope. */
