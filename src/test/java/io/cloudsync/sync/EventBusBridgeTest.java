@@ -13,11 +13,23 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -404,5 +416,122 @@ class EventBusBridgeTest {
     JsonArray close = client.closeFrame(1000);
     assertThat(close.getInteger(0)).isEqualTo(3000);
     client.awaitDisconnected(1000);
+  }
+
+  // --- the stock client ------------------------------------------------------------------------------
+
+  private static final Path JS_SOURCES = Path.of("src/test/js");
+  private static final Path JS_CLIENT = Path.of("target/js-client");
+
+  @Test
+  @DisplayName("the stock @vertx/eventbus-bridge-client.js on sockjs-client receives changes, over WebSocket and xhr-streaming")
+  void stockClient() throws Exception {
+    installStockClient();
+    JsonObject owner = files.user("browser");
+    String token = owner.getString("token");
+    String space = files.space(token, "Browser", null).getString("id");
+    String url = "http://127.0.0.1:" + files.api.port() + "/eventbus";
+    for (String transport : List.of("websocket", "xhr-streaming")) {
+      ProcessBuilder command = new ProcessBuilder("node", JS_SOURCES.resolve("bridge-client.js").toString(), url,
+          address(space), token, transport).redirectErrorStream(true);
+      command.environment().put("NODE_PATH", JS_CLIENT.resolve("node_modules").toAbsolutePath().toString());
+      Process node = command.start();
+      try {
+        BlockingQueue<JsonObject> lines = lines(node);
+        JsonObject open = nextLine(lines, line -> line.containsKey("open"), 10_000);
+        assertThat(open.getString("open")).isEqualTo(transport);
+        // As awaitRegistered, for a client whose messages come as printed lines.
+        long deadline = System.currentTimeMillis() + 5000;
+        JsonObject first = null;
+        while (first == null && System.currentTimeMillis() < deadline) {
+          files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", transport));
+          first = lines.poll(100, TimeUnit.MILLISECONDS);
+        }
+        assertThat(first).as("what the stock client printed after registering").isNotNull();
+        assertThat(first.getJsonObject("body")).as("%s", first).isEqualTo(new JsonObject().put("probe", transport));
+
+        folder(token, space, "From " + transport);
+        JsonObject body = nextLine(lines, line -> line.getValue("body") instanceof JsonObject b && b.containsKey("seq"),
+            5000).getJsonObject("body");
+        assertThat(body).isEqualTo(logged(token, space, body.getLong("seq")));
+        assertThat(body.getJsonObject("node").getString("name")).isEqualTo("From " + transport);
+      } finally {
+        node.destroy();
+        node.waitFor(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /**
+   * Installs the stock client, pinned by src/test/js/package-lock.json, into target/js-client with npm, or
+   * skips the test when that cannot be done (no node, no registry). A copy of the lock file marks a finished
+   * install, so an interrupted one is redone.
+   */
+  private static void installStockClient() throws Exception {
+    Assumptions.assumeTrue(run(Path.of("."), 10, "node", "--version") == 0, "node is not installed");
+    String lock = Files.readString(JS_SOURCES.resolve("package-lock.json"));
+    Path installed = JS_CLIENT.resolve("installed.lock");
+    if (Files.exists(installed) && Files.readString(installed).equals(lock)) {
+      return;
+    }
+    Files.createDirectories(JS_CLIENT);
+    for (String file : List.of("package.json", "package-lock.json")) {
+      Files.copy(JS_SOURCES.resolve(file), JS_CLIENT.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+    }
+    // Offline, npm's default retries would take minutes to give up; one quick retry is enough.
+    Assumptions.assumeTrue(run(JS_CLIENT, 40, "npm", "ci", "--prefer-offline", "--no-audit", "--no-fund",
+        "--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=3000") == 0,
+        "npm could not install the stock client (offline?)");
+    Files.writeString(installed, lock);
+  }
+
+  /** Runs a command, answering its exit code, or -1 when it cannot start or does not finish in time. */
+  private static int run(Path directory, int seconds, String... command) throws InterruptedException {
+    try {
+      Process process = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        return -1;
+      }
+      return process.exitValue();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  private static BlockingQueue<JsonObject> lines(Process process) {
+    BlockingQueue<JsonObject> lines = new LinkedBlockingQueue<>();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+          StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = in.readLine()) != null) {
+          if (line.startsWith("{")) {
+            lines.add(new JsonObject(line));
+          }
+        }
+      } catch (IOException e) {
+        // The process ended.
+      }
+    }, "stock-client-output");
+    reader.setDaemon(true);
+    reader.start();
+    return lines;
+  }
+
+  private static JsonObject nextLine(BlockingQueue<JsonObject> lines, Predicate<JsonObject> match,
+                                     long millis) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + millis;
+    while (true) {
+      JsonObject line = lines.poll(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+      if (line == null) {
+        throw new AssertionError("the stock client printed nothing that matched within " + millis + " ms");
+      }
+      assertThat(line.containsKey("error")).as("%s", line).isFalse();
+      if (match.test(line)) {
+        return line;
+      }
+    }
   }
 }
