@@ -23,8 +23,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
@@ -74,22 +72,31 @@ class EventBusBridgeTest {
   }
 
   /**
-   * Waits until the client's registration is live: the bridge answers nothing to a register, so probes are
-   * published on the server's own bus until one comes through. Fails at once if the bridge refuses.
+   * Registers the client for the space and waits until the registration is live: the bridge answers nothing to
+   * a register, so probes are published on the server's own bus until one comes through. Fails at once if the
+   * bridge refuses.
    */
-  private static void awaitRegistered(SockJsClient client, String address) {
+  private static void listen(SockJsClient client, String token, String space) {
+    client.register(address(space), token);
     long deadline = System.currentTimeMillis() + 5000;
     while (System.currentTimeMillis() < deadline) {
-      files.vertx.eventBus().publish(address, new JsonObject().put("probe", UUID.randomUUID().toString()));
-      JsonObject message = client.poll(100);
+      files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", UUID.randomUUID().toString()));
+      JsonObject message = client.inbox().poll(100);
       if (message != null && "err".equals(message.getString("type"))) {
-        throw new AssertionError("registering " + address + " was refused: " + message);
+        throw new AssertionError("registering " + address(space) + " was refused: " + message);
       }
-      if (message != null && isProbe(message) && address.equals(message.getString("address"))) {
+      if (message != null && isProbe(message) && address(space).equals(message.getString("address"))) {
         return;
       }
     }
-    throw new AssertionError(address + " delivered nothing within 5 s of registering");
+    throw new AssertionError(address(space) + " delivered nothing within 5 s of registering");
+  }
+
+  /** Asserts that nothing more reaches the client from the space, not even a probe on the server's bus. */
+  private static void assertNothingMoreArrives(SockJsClient client, String space) {
+    files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", "after"));
+    files.vertx.timer(500).await();
+    assertThat(client.inbox().drain()).noneMatch(m -> "rec".equals(m.getString("type")));
   }
 
   private static JsonObject folder(String token, String space, String name) {
@@ -111,11 +118,10 @@ class EventBusBridgeTest {
   /** The reader registers for the space; what the writer then changes over HTTP arrives as GET /changes shows it. */
   private static void assertReceivesChangesAsLogged(SockJsClient client, String readerToken, String writerToken,
                                                     String space) {
-    client.register(address(space), readerToken);
-    awaitRegistered(client, address(space));
+    listen(client, readerToken, space);
 
     JsonObject node = folder(writerToken, space, "Live");
-    JsonObject rec = client.until(EventBusBridgeTest::isChange, 5000).get(0);
+    JsonObject rec = client.inbox().until(EventBusBridgeTest::isChange, 5000).get(0);
     assertThat(rec.getString("address")).isEqualTo(address(space));
     JsonObject body = rec.getJsonObject("body");
     assertThat(body.getString("space")).isEqualTo(space);
@@ -126,7 +132,7 @@ class EventBusBridgeTest {
     assertThat(body).isEqualTo(logged(readerToken, space, body.getLong("seq")));
 
     folder(writerToken, space, "Next");
-    assertThat(client.until(EventBusBridgeTest::isChange, 5000).get(0).getJsonObject("body").getLong("seq"))
+    assertThat(client.inbox().until(EventBusBridgeTest::isChange, 5000).get(0).getJsonObject("body").getLong("seq"))
         .isEqualTo(body.getLong("seq") + 1);
   }
 
@@ -167,29 +173,28 @@ class EventBusBridgeTest {
          SockJsClient outsider = connect(Transport.WEBSOCKET);
          SockJsClient anonymous = connect(Transport.WEBSOCKET);
          SockJsClient forger = connect(Transport.XHR_STREAMING)) {
-      member.register(address(space), owner.getString("token"));
-      awaitRegistered(member, address(space));
+      listen(member, owner.getString("token"), space);
 
       List<String> refused = new ArrayList<>();
       outsider.register(address(space), stranger.getString("token"));
-      refused.add(outsider.nextOfType("err", 5000).getString("body"));
+      refused.add(outsider.inbox().nextOfType("err", 5000).getString("body"));
       for (String other : List.of(Addresses.SPACES_LIST, Addresses.AUTH_REVOKED, Addresses.SYNC_SPACE_PREFIX + "x",
           Addresses.SYNC_SPACE_PREFIX + space + ".more")) {
         outsider.register(other, stranger.getString("token"));
-        refused.add(outsider.nextOfType("err", 5000).getString("body"));
+        refused.add(outsider.inbox().nextOfType("err", 5000).getString("body"));
       }
       anonymous.register(address(space), null);
-      refused.add(anonymous.nextOfType("err", 5000).getString("body"));
+      refused.add(anonymous.inbox().nextOfType("err", 5000).getString("body"));
       anonymous.register(address(space), "not-a-token");
-      refused.add(anonymous.nextOfType("err", 5000).getString("body"));
+      refused.add(anonymous.inbox().nextOfType("err", 5000).getString("body"));
       anonymous.send(new JsonObject().put("type", "register").put("address", address(space))
           .put("headers", new JsonObject().put("authorization", owner.getString("token"))));
-      refused.add(anonymous.nextOfType("err", 5000).getString("body"));
+      refused.add(anonymous.inbox().nextOfType("err", 5000).getString("body"));
       forger.register(address(space), owner.getString("token").substring(1));
-      refused.add(forger.nextOfType("err", 5000).getString("body"));
+      refused.add(forger.inbox().nextOfType("err", 5000).getString("body"));
       for (Object headers : List.of(new JsonObject().put("authorization", 42), "Bearer " + owner.getString("token"))) {
         forger.send(new JsonObject().put("type", "register").put("address", address(space)).put("headers", headers));
-        refused.add(forger.nextOfType("err", 5000).getString("body"));
+        refused.add(forger.inbox().nextOfType("err", 5000).getString("body"));
       }
       assertThat(refused).hasSize(11).containsOnly("rejected");
 
@@ -198,19 +203,18 @@ class EventBusBridgeTest {
       files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", "after"));
       JsonObject leaver = files.user("leaver");
       expect(files.send(HttpMethod.POST, "/api/v1/auth/logout", leaver.getString("token"), null), 204);
-      assertThat(member.until(EventBusBridgeTest::isProbe, 5000)).anyMatch(EventBusBridgeTest::isChange);
+      assertThat(member.inbox().until(EventBusBridgeTest::isProbe, 5000)).anyMatch(EventBusBridgeTest::isChange);
       files.vertx.timer(300).await();
       for (SockJsClient client : List.of(outsider, anonymous, forger)) {
-        assertThat(client.drain()).noneMatch(m -> "rec".equals(m.getString("type")));
+        assertThat(client.inbox().drain()).noneMatch(m -> "rec".equals(m.getString("type")));
         assertThat(client.isClosed()).isFalse();
       }
 
       // A refusal leaves the connection usable for what the caller may read.
-      outsider.register(address(strangersSpace), stranger.getString("token"));
-      awaitRegistered(outsider, address(strangersSpace));
+      listen(outsider, stranger.getString("token"), strangersSpace);
       // A connection stays with the user it was first authenticated as.
       outsider.register(address(space), owner.getString("token"));
-      assertThat(outsider.nextOfType("err", 5000).getString("body")).isEqualTo("rejected");
+      assertThat(outsider.inbox().nextOfType("err", 5000).getString("body")).isEqualTo("rejected");
     }
   }
 
@@ -237,10 +241,8 @@ class EventBusBridgeTest {
     try (SockJsClient observer = connect(Transport.WEBSOCKET);
          SockJsClient sender = connect(Transport.WEBSOCKET);
          SockJsClient streamer = connect(Transport.XHR_STREAMING)) {
-      observer.register(address(space), owner.getString("token"));
-      awaitRegistered(observer, address(space));
-      sender.register(address(space), member.getString("token"));
-      awaitRegistered(sender, address(space));
+      listen(observer, owner.getString("token"), space);
+      listen(sender, member.getString("token"), space);
 
       int attempts = 0;
       for (SockJsClient client : List.of(sender, streamer)) {
@@ -260,7 +262,7 @@ class EventBusBridgeTest {
       List<JsonObject> received = new ArrayList<>();
       for (SockJsClient client : List.of(sender, streamer)) {
         for (int i = 0; i < attempts / 2; i++) {
-          received.addAll(client.until(m -> "err".equals(m.getString("type")), 5000));
+          received.addAll(client.inbox().until(m -> "err".equals(m.getString("type")), 5000));
         }
       }
       List<JsonObject> errors = received.stream().filter(m -> "err".equals(m.getString("type"))).toList();
@@ -268,7 +270,7 @@ class EventBusBridgeTest {
 
       files.vertx.timer(300).await();
       assertThat(delivered.get()).as("messages that reached a consumer on the server's bus").isZero();
-      assertThat(observer.drain()).noneMatch(EventBusBridgeTest::isChange);
+      assertThat(observer.inbox().drain()).noneMatch(EventBusBridgeTest::isChange);
       assertThat(observer.isClosed()).as("the owner's session, which the forged revocation named").isFalse();
       assertThat(received).noneMatch(EventBusBridgeTest::isChange);
     } finally {
@@ -303,8 +305,7 @@ class EventBusBridgeTest {
     String space = files.space(owner.getString("token"), "Cross-site", null).getString("id");
     try (SockJsClient client = SockJsClient.connect(files.vertx, files.api.port(), "/eventbus", Transport.WEBSOCKET,
         APP_ORIGIN)) {
-      client.register(address(space), owner.getString("token"));
-      awaitRegistered(client, address(space));
+      listen(client, owner.getString("token"), space);
     }
 
     // The default installation lists no origins: only its own pages may connect.
@@ -327,15 +328,14 @@ class EventBusBridgeTest {
     String space = files.space(ownerToken, "Shared", null).getString("id");
     files.share(ownerToken, space, member.getString("id"), "viewer");
     try (SockJsClient client = connect(Transport.WEBSOCKET)) {
-      client.register(address(space), member.getString("token"));
-      awaitRegistered(client, address(space));
+      listen(client, member.getString("token"), space);
       folder(ownerToken, space, "seen");
-      assertThat(client.until(EventBusBridgeTest::isChange, 5000).get(0).getJsonObject("body").getString("kind"))
+      assertThat(client.inbox().until(EventBusBridgeTest::isChange, 5000).get(0).getJsonObject("body").getString("kind"))
           .isEqualTo("created");
 
       expect(files.send(HttpMethod.DELETE, "/api/v1/spaces/" + space + "/members/" + member.getString("id"),
           ownerToken, null), 204);
-      List<JsonObject> messages = client.until(m -> "err".equals(m.getString("type")), 1000);
+      List<JsonObject> messages = client.inbox().until(m -> "err".equals(m.getString("type")), 1000);
       JsonObject error = messages.get(0);
       assertThat(error.getString("address")).isEqualTo(address(space));
       assertThat(error.getString("failureType")).isEqualTo("access_revoked");
@@ -351,9 +351,7 @@ class EventBusBridgeTest {
 
       folder(ownerToken, space, "unseen");
       folder(ownerToken, space, "unseen either");
-      files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", "after"));
-      files.vertx.timer(500).await();
-      assertThat(client.drain()).noneMatch(m -> "rec".equals(m.getString("type")));
+      assertNothingMoreArrives(client, space);
       assertThat(client.isClosed()).isFalse();
     }
   }
@@ -365,20 +363,17 @@ class EventBusBridgeTest {
     String token = owner.getString("token");
     String space = files.space(token, "Doomed", null).getString("id");
     try (SockJsClient client = connect(Transport.XHR_STREAMING)) {
-      client.register(address(space), token);
-      awaitRegistered(client, address(space));
+      listen(client, token, space);
 
       expect(files.send(HttpMethod.DELETE, "/api/v1/spaces/" + space, token, null), 204);
-      List<JsonObject> messages = client.until(m -> "err".equals(m.getString("type")), 1000);
+      List<JsonObject> messages = client.inbox().until(m -> "err".equals(m.getString("type")), 1000);
       assertThat(messages.get(0).getString("address")).isEqualTo(address(space));
       assertThat(messages.get(0).getString("failureType")).isEqualTo("access_revoked");
       assertThat(messages.subList(1, messages.size())).anySatisfy(rec ->
           assertThat(rec.getJsonObject("body")).isEqualTo(new JsonObject().put("notice", "space_deleted")
               .put("space", space)));
 
-      files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", "after"));
-      files.vertx.timer(300).await();
-      assertThat(client.drain()).noneMatch(m -> "rec".equals(m.getString("type")));
+      assertNothingMoreArrives(client, space);
     }
   }
 
@@ -390,8 +385,7 @@ class EventBusBridgeTest {
       JsonObject leaver = files.user("leaver");
       String space = files.space(leaver.getString("token"), "Mine", null).getString("id");
       try (SockJsClient client = connect(transport)) {
-        client.register(address(space), leaver.getString("token"));
-        awaitRegistered(client, address(space));
+        listen(client, leaver.getString("token"), space);
         expect(files.send(HttpMethod.POST, "/api/v1/auth/logout", leaver.getString("token"), null), 204);
         assertEndedWithin1s(client, "token_revoked");
       }
@@ -399,8 +393,7 @@ class EventBusBridgeTest {
       JsonObject disabled = files.user("disabled");
       String theirs = files.space(disabled.getString("token"), "Theirs", null).getString("id");
       try (SockJsClient client = connect(transport)) {
-        client.register(address(theirs), disabled.getString("token"));
-        awaitRegistered(client, address(theirs));
+        listen(client, disabled.getString("token"), theirs);
         expect(files.send(HttpMethod.POST, "/api/v1/admin/users/" + disabled.getString("id") + "/disable",
             adminToken, null), 200);
         assertEndedWithin1s(client, "account_disabled");
@@ -409,7 +402,7 @@ class EventBusBridgeTest {
   }
 
   private static void assertEndedWithin1s(SockJsClient client, String failureType) {
-    JsonObject error = client.nextOfType("err", 1000);
+    JsonObject error = client.inbox().nextOfType("err", 1000);
     assertThat(error.getString("failureType")).isEqualTo(failureType);
     assertThat(error.getInteger("failureCode")).isEqualTo(401);
     assertThat(error.getString("message")).isNotBlank();
@@ -437,22 +430,22 @@ class EventBusBridgeTest {
       command.environment().put("NODE_PATH", JS_CLIENT.resolve("node_modules").toAbsolutePath().toString());
       Process node = command.start();
       try {
-        BlockingQueue<JsonObject> lines = lines(node);
-        JsonObject open = nextLine(lines, line -> line.containsKey("open"), 10_000);
+        Inbox printed = printed(node);
+        JsonObject open = printedLine(printed, line -> line.containsKey("open"), 10_000);
         assertThat(open.getString("open")).isEqualTo(transport);
-        // As awaitRegistered, for a client whose messages come as printed lines.
+        // As listen(), for a client whose messages come as printed lines.
         long deadline = System.currentTimeMillis() + 5000;
         JsonObject first = null;
         while (first == null && System.currentTimeMillis() < deadline) {
           files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", transport));
-          first = lines.poll(100, TimeUnit.MILLISECONDS);
+          first = printed.poll(100);
         }
         assertThat(first).as("what the stock client printed after registering").isNotNull();
         assertThat(first.getJsonObject("body")).as("%s", first).isEqualTo(new JsonObject().put("probe", transport));
 
         folder(token, space, "From " + transport);
-        JsonObject body = nextLine(lines, line -> line.getValue("body") instanceof JsonObject b && b.containsKey("seq"),
-            5000).getJsonObject("body");
+        JsonObject body = printedLine(printed, line -> line.getValue("body") instanceof JsonObject b
+            && b.containsKey("seq"), 5000).getJsonObject("body");
         assertThat(body).isEqualTo(logged(token, space, body.getLong("seq")));
         assertThat(body.getJsonObject("node").getString("name")).isEqualTo("From " + transport);
       } finally {
@@ -500,15 +493,16 @@ class EventBusBridgeTest {
     }
   }
 
-  private static BlockingQueue<JsonObject> lines(Process process) {
-    BlockingQueue<JsonObject> lines = new LinkedBlockingQueue<>();
+  /** The JSON lines the process prints, as they come. */
+  private static Inbox printed(Process process) {
+    Inbox printed = new Inbox();
     Thread reader = new Thread(() -> {
       try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
           StandardCharsets.UTF_8))) {
         String line;
         while ((line = in.readLine()) != null) {
           if (line.startsWith("{")) {
-            lines.add(new JsonObject(line));
+            printed.add(new JsonObject(line));
           }
         }
       } catch (IOException e) {
@@ -517,21 +511,14 @@ class EventBusBridgeTest {
     }, "stock-client-output");
     reader.setDaemon(true);
     reader.start();
-    return lines;
+    return printed;
   }
 
-  private static JsonObject nextLine(BlockingQueue<JsonObject> lines, Predicate<JsonObject> match,
-                                     long millis) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + millis;
-    while (true) {
-      JsonObject line = lines.poll(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
-      if (line == null) {
-        throw new AssertionError("the stock client printed nothing that matched within " + millis + " ms");
-      }
-      assertThat(line.containsKey("error")).as("%s", line).isFalse();
-      if (match.test(line)) {
-        return line;
-      }
-    }
+  /** The first printed line that matches; fails on an error the stock client printed before it. */
+  private static JsonObject printedLine(Inbox printed, Predicate<JsonObject> match, long millis) {
+    JsonObject line = printed.until(candidate -> match.test(candidate) || candidate.containsKey("error"),
+        millis).get(0);
+    assertThat(line.containsKey("error")).as("%s", line).isFalse();
+    return line;
   }
 }

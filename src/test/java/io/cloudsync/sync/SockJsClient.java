@@ -13,23 +13,18 @@ import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Predicate;
 
 /**
  * A client of the SockJS event-bus bridge for tests and benchmarks, speaking what the stock
  * {@code @vertx/eventbus-bridge-client.js} on sockjs-client speaks: SockJS framing ({@code o}, {@code h},
  * {@code a[...]}, {@code c[code,"reason"]} from the server; JSON arrays of strings from the client) over the
  * WebSocket transport or the xhr-streaming fallback, and the bridge's JSON messages on top. The bridge's
- * messages land in a queue the caller reads.
+ * messages land in an {@link Inbox} the caller reads.
  */
 public final class SockJsClient implements AutoCloseable {
   /** The SockJS transports this client speaks. */
@@ -62,7 +57,7 @@ public final class SockJsClient implements AutoCloseable {
   private final String base;
   private final String origin;
   private final Transport transport;
-  private final BlockingQueue<JsonObject> messages = new LinkedBlockingQueue<>();
+  private final Inbox inbox = new Inbox();
   private final CompletableFuture<Void> opened = new CompletableFuture<>();
   private final CompletableFuture<JsonArray> closeFrame = new CompletableFuture<>();
   private final CompletableFuture<Void> disconnected = new CompletableFuture<>();
@@ -198,7 +193,7 @@ public final class SockJsClient implements AutoCloseable {
       case 'h' -> heartbeats.incrementAndGet();
       case 'a' -> {
         for (Object message : new JsonArray(frame.substring(1))) {
-          messages.add(new JsonObject((String) message));
+          inbox.add(new JsonObject((String) message));
         }
       }
       case 'c' -> closeFrame.complete(new JsonArray(frame.substring(1)));
@@ -258,49 +253,9 @@ public final class SockJsClient implements AutoCloseable {
 
   // --- what arrived ---------------------------------------------------------------------------------
 
-  /** The next bridge message, or null after the timeout. */
-  public JsonObject poll(long millis) {
-    try {
-      return messages.poll(millis, TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
-  }
-
-  /** The next bridge message, failing after the timeout. */
-  public JsonObject next(long millis) {
-    JsonObject message = poll(millis);
-    if (message == null) {
-      throw new AssertionError("no bridge message within " + millis + " ms");
-    }
-    return message;
-  }
-
-  /** The next message of the type ({@code rec} or {@code err}), skipping others. */
-  public JsonObject nextOfType(String type, long millis) {
-    return until(m -> type.equals(m.getString("type")), millis).get(0);
-  }
-
-  /** Reads until a message matches; answers the matching message first, then the ones skipped before it. */
-  public List<JsonObject> until(Predicate<JsonObject> match, long millis) {
-    long deadline = System.currentTimeMillis() + millis;
-    List<JsonObject> skipped = new ArrayList<>();
-    while (true) {
-      JsonObject message = next(Math.max(1, deadline - System.currentTimeMillis()));
-      if (match.test(message)) {
-        skipped.add(0, message);
-        return skipped;
-      }
-      skipped.add(message);
-    }
-  }
-
-  /** Messages already received, without waiting. */
-  public List<JsonObject> drain() {
-    List<JsonObject> out = new ArrayList<>();
-    messages.drainTo(out);
-    return out;
+  /** The bridge messages received so far ({@code rec} and {@code err}), for the caller to read. */
+  public Inbox inbox() {
+    return inbox;
   }
 
   /** The server's close frame {@code [code, reason]}, waiting up to the timeout. */
