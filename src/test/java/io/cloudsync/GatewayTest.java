@@ -146,6 +146,12 @@ class GatewayTest {
         .putHeader("Origin", "https://evil.example.net").send().await();
     assertThat(other.getHeader("Access-Control-Allow-Origin")).isNull();
     assertThat(other.statusCode()).isEqualTo(403);
+
+    // Browsers send Origin on same-origin POSTs and WebSocket handshakes too; the server's own pages are no CORS.
+    HttpResponse<Buffer> own = client.get(handle.httpPort(), "127.0.0.1", "/api/v1/info")
+        .putHeader("Origin", "http://127.0.0.1:" + handle.httpPort()).send().await();
+    assertThat(own.statusCode()).isEqualTo(200);
+    assertThat(own.getHeader("Access-Control-Allow-Origin")).isNull();
   }
 
   @Test

@@ -81,13 +81,14 @@ public final class Settings {
   public static final Setting UPLOADS_EXPIRE_HOURS = integer("uploads.expire_hours", 24,
       "Hours an unfinished resumable (tus) upload is kept after its last byte arrived.");
   public static final Setting SYNC_PING_INTERVAL = integer("sync.ping_interval", 25,
-      "Seconds between WebSocket pings the server sends on /api/v1/sync.");
+      "Seconds between the server's keep-alives: WebSocket pings on /api/v1/sync, SockJS heartbeats on /eventbus.");
   public static final Setting SYNC_IDLE_TIMEOUT = integer("sync.idle_timeout", 75,
-      "Seconds without any frame (pongs included) from a /api/v1/sync client before it is disconnected.");
+      "Seconds a live client may stay silent before it is disconnected: no frame (pongs included) on /api/v1/sync, "
+          + "no bridge ping on /eventbus (the stock client pings every 5 s).");
   public static final Setting SYNC_MAX_SESSION = integer("sync.max_session", 86_400,
       "Seconds a /api/v1/sync connection lives at most; the client then reconnects with its cursors.");
   public static final Setting SYNC_MAX_SUBSCRIPTIONS = integer("sync.max_subscriptions", 200,
-      "Spaces one /api/v1/sync connection may subscribe to.");
+      "Spaces one /api/v1/sync connection may subscribe to, or one /eventbus connection register for.");
   public static final Setting SYNC_MAX_MESSAGE = size("sync.max_message", 64L << 10,
       "Largest WebSocket message a client may send in bytes; larger closes the connection with 1009.");
   public static final Setting SYNC_SEND_QUEUE = size("sync.send_queue", 256L << 10,

@@ -7,6 +7,8 @@ import io.cloudsync.auth.TokenService;
 import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
 import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.errors.ApiException;
+import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.files.ChangeLog;
 import io.cloudsync.sync.SpaceFeed;
 import io.vertx.core.Future;
@@ -15,6 +17,8 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.sockjs.BridgeEvent;
 import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSHandler;
@@ -63,7 +67,11 @@ public final class EventBusBridge {
     this.corsOrigins = corsOrigins;
   }
 
-  /** The router to mount at {@code /eventbus/*}. */
+  /**
+   * The router to mount at {@code /eventbus/*}. Every request of every transport (WebSocket handshakes, xhr
+   * streams and sends, polls) passes the origin check before SockJS sees it, so a refused page gets a 403 and
+   * no session at all.
+   */
   public Router router() {
     SockJSBridgeOptions options = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddressRegex(SPACE_ADDRESS.pattern()))
@@ -74,7 +82,22 @@ public final class EventBusBridge {
         .setHeartbeatInterval(config.pingInterval() * 1000L)
         .setRegisterWriteHandler(false)
         .setLocalWriteHandler(false));
-    return handler.bridge(options, this::handle);
+    Router router = Router.router(vertx);
+    router.route().handler(this::checkOrigin);
+    // The HTTP transports' sends (xhr_send, jsonp_send) read their body from the routing context; a send
+    // carries client messages, bounded like a WebSocket message.
+    router.post().handler(BodyHandler.create(false).setBodyLimit(config.maxMessage()));
+    router.route("/*").subRouter(handler.bridge(options, this::handle));
+    return router;
+  }
+
+  private void checkOrigin(RoutingContext ctx) {
+    if (Origins.allowed(ctx.request().getHeader(HttpHeaders.ORIGIN), ctx.request().getHeader(HttpHeaders.HOST),
+        corsOrigins)) {
+      ctx.next();
+    } else {
+      ctx.fail(new ApiException(ErrorCode.FORBIDDEN, "Event-bus connections from this origin are not allowed"));
+    }
   }
 
   /** One browser connection: who it is, and the spaces whose deliveries stopped. */
@@ -97,7 +120,11 @@ public final class EventBusBridge {
       if (revocations == null) {
         revocations = feed.onRevocation(revocation -> {
           if (principal != null && Revocations.covers(revocation, principal)) {
-            end(revocation.containsKey("user") ? "account_disabled" : "token_revoked");
+            if (revocation.containsKey("user")) {
+              end("account_disabled", "The account was disabled or all its sign-ins were ended");
+            } else {
+              end("token_revoked", "This sign-in was ended (logout)");
+            }
           }
         });
       }
@@ -106,14 +133,17 @@ public final class EventBusBridge {
       }
       long untilExpiry = Math.max(1, caller.expiresAt() * 1000 + TokenService.LEEWAY_SECONDS * 1000L
           - System.currentTimeMillis());
-      expiryTimer = vertx.setTimer(untilExpiry, id -> end("token_expired"));
+      expiryTimer = vertx.setTimer(untilExpiry, id -> end("token_expired",
+          "The access token expired; reconnect and register with a fresh one"));
     }
 
-    void end(String code) {
-      socket.write(new JsonObject().put("type", "err").put("failureCode", 401).put("failureType", code)
-          .put("message", code).encode());
-      socket.close();
+    void end(String code, String message) {
       closed();
+      // Closing a SockJS session drops the writes it has not sent yet, and a write from outside the
+      // transport's own context is only sent later: close once the err is out.
+      socket.write(new JsonObject().put("type", "err").put("failureCode", 401).put("failureType", code)
+          .put("message", message).encode())
+          .onComplete(written -> socket.close());
     }
 
     void closed() {
@@ -131,12 +161,8 @@ public final class EventBusBridge {
     SockJSSocket socket = event.socket();
     switch (event.type()) {
       case SOCKET_CREATED -> {
-        boolean allowed = SyncHandler.originAllowed(socket.headers().get(HttpHeaders.ORIGIN),
-            socket.headers().get(HttpHeaders.HOST), corsOrigins);
-        if (allowed) {
-          clients.put(socket, new Client(socket));
-        }
-        event.complete(allowed);
+        clients.put(socket, new Client(socket));
+        event.complete(true);
       }
       case SOCKET_CLOSED -> {
         Client client = clients.get(socket);
@@ -156,10 +182,8 @@ public final class EventBusBridge {
 
   private void register(BridgeEvent event, Client client) {
     JsonObject message = event.getRawMessage();
-    String address = message.getString("address", "");
-    JsonObject headers = message.getJsonObject("headers");
-    String authorization = headers == null ? null : headers.getString("authorization",
-        headers.getString("Authorization"));
+    String address = message.getValue("address") instanceof String text ? text : "";
+    String authorization = authorization(message);
     if (client == null || !SPACE_ADDRESS.matcher(address).matches() || authorization == null
         || !authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
       event.complete(false);
@@ -178,6 +202,19 @@ public final class EventBusBridge {
             event.complete(false);
           }
         });
+  }
+
+  /**
+   * The {@code authorization} header of a register message, or null. Read by type: the message is the
+   * browser's JSON, and a getter that throws would leave the event unanswered, the client without its err.
+   */
+  private static String authorization(JsonObject message) {
+    if (!(message.getValue("headers") instanceof JsonObject headers)) {
+      return null;
+    }
+    Object value = headers.containsKey("authorization") ? headers.getValue("authorization")
+        : headers.getValue("Authorization");
+    return value instanceof String text ? text : null;
   }
 
   /** Whether a message may go out to this browser; drops the {@code v} field of the internal envelope. */

@@ -11,7 +11,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import java.net.URI;
 import java.util.List;
 
 /**
@@ -33,7 +32,7 @@ public final class SyncHandler {
       ctx.fail(new ApiException(ErrorCode.BAD_REQUEST, "This endpoint speaks WebSocket only"));
       return;
     }
-    if (!originAllowed(ctx.request().getHeader(HttpHeaders.ORIGIN), ctx.request().getHeader(HttpHeaders.HOST),
+    if (!Origins.allowed(ctx.request().getHeader(HttpHeaders.ORIGIN), ctx.request().getHeader(HttpHeaders.HOST),
         corsOrigins)) {
       ctx.fail(new ApiException(ErrorCode.FORBIDDEN, "WebSocket connections from this origin are not allowed"));
       return;
@@ -47,23 +46,6 @@ public final class SyncHandler {
     ctx.request().toWebSocket()
         .onSuccess(ws -> new SyncSession(ws, sessions).start(caller))
         .onFailure(ctx::fail);
-  }
-
-  /**
-   * Browsers send {@code Origin} with every WebSocket handshake, and cookies or not, a page on
-   * another site must not open one: the origin must be this server's own or on the CORS
-   * allow-list. Clients that send no {@code Origin} (not browsers) pass.
-   */
-  public static boolean originAllowed(String origin, String host, List<String> corsOrigins) {
-    if (origin == null || corsOrigins.contains(origin)) {
-      return true;
-    }
-    try {
-      String authority = URI.create(origin).getRawAuthority();
-      return host != null && authority != null && authority.equalsIgnoreCase(host);
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
   }
 
   /** The change log after a cursor; with {@code wait=S} an empty answer waits up to S seconds for a change. */

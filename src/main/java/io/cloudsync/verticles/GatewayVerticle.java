@@ -16,6 +16,7 @@ import io.cloudsync.handlers.InfoHandler;
 import io.cloudsync.handlers.NodesHandler;
 import io.cloudsync.handlers.OAuthHandler;
 import io.cloudsync.handlers.OperationsHandler;
+import io.cloudsync.handlers.Origins;
 import io.cloudsync.handlers.RateLimitHandler;
 import io.cloudsync.handlers.RequestContextHandler;
 import io.cloudsync.handlers.SpacesHandler;
@@ -26,6 +27,7 @@ import io.cloudsync.sync.SpaceFeed;
 import io.cloudsync.sync.SyncSession;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -141,7 +143,7 @@ public final class GatewayVerticle extends VerticleBase {
     FailureHandler failures = new FailureHandler();
     router.route().handler(new RequestContextHandler(http.tls().isPresent()));
     if (!http.corsOrigins().isEmpty()) {
-      router.route().handler(CorsHandler.create()
+      CorsHandler cors = CorsHandler.create()
           .addOrigins(http.corsOrigins())
           .allowCredentials(false)
           .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH,
@@ -150,7 +152,16 @@ public final class GatewayVerticle extends VerticleBase {
               "X-Request-Id", "Upload-Offset", "Upload-Length", "Upload-Metadata", "Upload-Checksum",
               "Upload-Defer-Length", "Tus-Resumable", "X-HTTP-Method-Override"))
           .exposedHeaders(EXPOSED_HEADERS)
-          .maxAgeSeconds(600));
+          .maxAgeSeconds(600);
+      // CorsHandler refuses every Origin not on its list, this server's own included, but browsers send
+      // Origin on same-origin POSTs and WebSocket handshakes too: those are no CORS requests.
+      router.route().handler(ctx -> {
+        if (Origins.same(ctx.request().getHeader(HttpHeaders.ORIGIN), ctx.request().getHeader(HttpHeaders.HOST))) {
+          ctx.next();
+        } else {
+          cors.handle(ctx);
+        }
+      });
     }
     // The body handler goes first: it must see the request before any handler answers
     // asynchronously, or body bytes arriving meanwhile would be lost.

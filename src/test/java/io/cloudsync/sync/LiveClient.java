@@ -8,16 +8,14 @@ import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /** A raw WebSocket client of /api/v1/sync for tests: messages land in a queue the test reads. */
 public final class LiveClient implements AutoCloseable {
   private final WebSocketClient client;
-  private final BlockingQueue<JsonObject> messages = new LinkedBlockingQueue<>();
+  private final Inbox inbox = new Inbox();
   private final CompletableFuture<Short> closed = new CompletableFuture<>();
   private WebSocket ws;
 
@@ -28,7 +26,7 @@ public final class LiveClient implements AutoCloseable {
   /** Sets the handlers on the event loop as the socket opens, before any message can arrive. */
   private WebSocket opened(WebSocket socket) {
     ws = socket;
-    socket.textMessageHandler(text -> messages.add(new JsonObject(text)));
+    socket.textMessageHandler(text -> inbox.add(new JsonObject(text)));
     socket.closeHandler(v -> closed.complete(socket.closeStatusCode() == null ? -1 : socket.closeStatusCode()));
     return socket;
   }
@@ -72,35 +70,17 @@ public final class LiveClient implements AutoCloseable {
 
   /** The next message, failing after the timeout. */
   public JsonObject next(long millis) {
-    try {
-      JsonObject message = messages.poll(millis, TimeUnit.MILLISECONDS);
-      if (message == null) {
-        throw new AssertionError("no message within " + millis + " ms");
-      }
-      return message;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    return inbox.next(millis);
   }
 
   /** The next message of the type, skipping others. */
   public JsonObject nextOfType(String type, long millis) {
-    return until(m -> type.equals(m.getString("type")), millis).get(0);
+    return inbox.nextOfType(type, millis);
   }
 
   /** Reads until a message matches; answers the matching message first, then the ones skipped before it. */
   public List<JsonObject> until(Predicate<JsonObject> match, long millis) {
-    long deadline = System.currentTimeMillis() + millis;
-    List<JsonObject> skipped = new ArrayList<>();
-    while (true) {
-      JsonObject message = next(Math.max(1, deadline - System.currentTimeMillis()));
-      if (match.test(message)) {
-        skipped.add(0, message);
-        return skipped;
-      }
-      skipped.add(message);
-    }
+    return inbox.until(match, millis);
   }
 
   /** The changes of a space until the one with seq {@code last}; fails on anything out of order. */
@@ -118,9 +98,7 @@ public final class LiveClient implements AutoCloseable {
 
   /** Messages already received, without waiting. */
   public List<JsonObject> drain() {
-    List<JsonObject> out = new ArrayList<>();
-    messages.drainTo(out);
-    return out;
+    return inbox.drain();
   }
 
   /** The close code the server sent, waiting up to the timeout. */
