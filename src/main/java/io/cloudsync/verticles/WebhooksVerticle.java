@@ -35,6 +35,8 @@ public final class WebhooksVerticle extends VerticleBase {
   /** Any constant works; it only has to be the same on every node and differ from other locks. */
   static final long LOCK_KEY = 0x4353_5768_6f6f_6b73L;
   static final long LOCK_RETRY_MS = 2000;
+  /** How long undeploying waits for attempts in flight to be answered and recorded. */
+  private static final long STOP_GRACE_MS = 2000;
 
   private final Services services;
   private final CloudSyncConfig.Webhooks config;
@@ -86,11 +88,12 @@ public final class WebhooksVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
-    sender.stop();
     vertx.cancelTimer(relayTimer);
     vertx.cancelTimer(sendTimer);
-    // Attempts in flight are cut; their leases run out and another node (or this one, restarted) sends them again.
-    return step.recover(e -> Future.succeededFuture())
+    // Attempts still out after the grace are cut; their leases run out and another node (or this
+    // one, restarted) sends them again.
+    return sender.stop(STOP_GRACE_MS)
+        .compose(v -> step.recover(e -> Future.succeededFuture()))
         .compose(v -> releaseLock())
         .compose(v -> client.close().recover(e -> Future.succeededFuture()));
   }

@@ -83,8 +83,21 @@ public final class Sender {
     this.observer = observer;
   }
 
-  public void stop() {
+  /**
+   * Stops claiming; completes once the attempts in flight are recorded, or after {@code graceMs}
+   * (those still out then are sent again when their lease runs out).
+   */
+  public Future<Void> stop(long graceMs) {
     stopped = true;
+    io.vertx.core.Promise<Void> drained = io.vertx.core.Promise.promise();
+    long deadline = System.nanoTime() + graceMs * 1_000_000;
+    vertx.setPeriodic(1, 20, id -> {
+      if (inFlight == 0 || System.nanoTime() > deadline) {
+        vertx.cancelTimer(id);
+        drained.tryComplete();
+      }
+    });
+    return drained.future();
   }
 
   public int inFlight() {

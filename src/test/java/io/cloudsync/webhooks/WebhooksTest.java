@@ -323,7 +323,9 @@ class WebhooksTest {
   @Test
   @DisplayName("two deployments on one database never both send one attempt")
   void twoNodesOneSender(Servers servers) {
-    JsonObject config = config(servers).put("webhooks.poll_interval_ms", 20).put("webhooks.retry_schedule", "0s,50ms,50ms");
+    // The circuit stays shut: this receiver fails every first attempt, many in a row.
+    JsonObject config = config(servers).put("webhooks.poll_interval_ms", 20).put("webhooks.retry_schedule", "0s,50ms,50ms")
+        .put("webhooks.circuit_failures", 1000);
     Node first = start(config);
     Node second = start(config.copy().put("data_dir", TestCloudSync.tempDir().toString()));
     // Every delivery fails its first attempt and succeeds on the second.
