@@ -5,6 +5,7 @@ import io.cloudsync.auth.Access;
 import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
 import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.db.AdvisoryLock;
 import io.cloudsync.webhooks.DeliveryRelay;
 import io.cloudsync.webhooks.Destinations;
 import io.cloudsync.webhooks.Endpoints;
@@ -15,7 +16,6 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
-import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
 import java.util.List;
 import org.slf4j.Logger;
@@ -42,8 +42,7 @@ public final class WebhooksVerticle extends VerticleBase {
   private final CloudSyncConfig.Webhooks config;
   private HttpClient client;
   private Sender sender;
-  private PgConnection connection;
-  private boolean relaying;
+  private AdvisoryLock lock;
   private boolean stopped;
   private long relayTimer = -1;
   private long sendTimer = -1;
@@ -71,6 +70,7 @@ public final class WebhooksVerticle extends VerticleBase {
         .description("Webhook delivery attempts this node sent").register(services.metrics());
     sender = new Sender(vertx, services.pool(), config, destinations, client,
         result -> (result.succeeded() ? succeeded : failed).increment());
+    lock = new AdvisoryLock(vertx, services.pgConnectOptions(), LOCK_KEY, "the webhook relay");
     sendTimer = vertx.setPeriodic(config.pollIntervalMs(), id -> sender.tick());
     scheduleRelay(0);
     return Future.all(List.of(
@@ -94,7 +94,7 @@ public final class WebhooksVerticle extends VerticleBase {
     // one, restarted) sends them again.
     return sender.stop(STOP_GRACE_MS)
         .compose(v -> step.recover(e -> Future.succeededFuture()))
-        .compose(v -> releaseLock())
+        .compose(v -> lock.close())
         .compose(v -> client.close().recover(e -> Future.succeededFuture()));
   }
 
@@ -104,33 +104,25 @@ public final class WebhooksVerticle extends VerticleBase {
     }
     relayTimer = vertx.setTimer(Math.max(1, delayMs), id -> {
       relayTimer = -1;
-      step = (relaying ? relayOnce() : tryToLead()).onSuccess(this::scheduleRelay).mapEmpty();
+      step = (lock.connection() != null ? relayOnce() : tryToLead()).onSuccess(this::scheduleRelay).mapEmpty();
     });
   }
 
   /** Answers how long to wait before the next step; never fails. */
   private Future<Long> tryToLead() {
-    return connect()
-        .compose(conn -> conn.query("SELECT pg_try_advisory_lock(" + LOCK_KEY + ") AS locked").execute())
-        .map(rows -> {
-          if (!rows.iterator().next().getBoolean("locked")) {
-            return LOCK_RETRY_MS;
-          }
-          relaying = true;
-          LOG.info("This node now turns the change log into webhook deliveries");
-          return 0L;
-        })
-        .recover(e -> {
-          LOG.warn("The webhook relay cannot reach PostgreSQL to take its lock: {}", e.getMessage());
-          return releaseLock().map(LOCK_RETRY_MS);
-        });
+    return lock.tryAcquire().map(held -> {
+      if (!held) {
+        return LOCK_RETRY_MS;
+      }
+      LOG.info("This node now turns the change log into webhook deliveries");
+      return 0L;
+    });
   }
 
   /** Answers how long to wait before the next step; never fails. */
   private Future<Long> relayOnce() {
-    PgConnection conn = connection;
+    PgConnection conn = lock.connection();
     if (conn == null) {
-      relaying = false;
       return Future.succeededFuture(0L);
     }
     return DeliveryRelay.round(conn)
@@ -146,40 +138,5 @@ public final class WebhooksVerticle extends VerticleBase {
           }
           return Future.succeededFuture(Math.max(1000L, config.pollIntervalMs()));
         });
-  }
-
-  private Future<PgConnection> connect() {
-    if (connection != null) {
-      return Future.succeededFuture(connection);
-    }
-    return PgConnection.connect(vertx, new PgConnectOptions(services.pgConnectOptions())).compose(conn -> {
-      if (stopped) {
-        return conn.close().transform(v -> Future.failedFuture("the webhooks role is stopping"));
-      }
-      connection = conn;
-      conn.closeHandler(v -> {
-        if (connection == conn) {
-          connection = null;
-          if (relaying) {
-            relaying = false;
-            LOG.warn("The connection holding the webhook relay's lock closed; this node stopped relaying");
-          }
-        }
-      });
-      return Future.succeededFuture(conn);
-    });
-  }
-
-  /** Ends the lock's session, which frees the lock whether or not the unlock gets through. */
-  private Future<Void> releaseLock() {
-    PgConnection conn = connection;
-    connection = null;
-    relaying = false;
-    if (conn == null) {
-      return Future.succeededFuture();
-    }
-    return conn.query("SELECT pg_advisory_unlock_all()").execute()
-        .transform(unlocked -> conn.close())
-        .recover(e -> Future.succeededFuture());
   }
 }
