@@ -321,6 +321,21 @@ class WebhooksTest {
   }
 
   @Test
+  @DisplayName("checks the address again before each attempt: a node without the allow-list sends nothing to loopback")
+  void connectTimeCheck(Servers servers) {
+    JsonObject config = config(servers).put("webhooks.retry_schedule", "0s");
+    Node allowed = start(config);
+    Endpoint endpoint = allowed.endpoint("/hook", receiver);
+    allowed.close();
+
+    Node strict = start(config.copy().put("webhooks.allowlist", "").put("data_dir", TestCloudSync.tempDir().toString()));
+    strict.folder(endpoint.token(), endpoint.space(), "not for loopback");
+    await(() -> strict.delivery(endpoint).getString("status").equals("dead"));
+    assertThat(strict.delivery(endpoint).getString("last_error")).contains("not allowed");
+    assertThat(receiver.hits("/hook")).isEmpty();
+  }
+
+  @Test
   @DisplayName("two deployments on one database never both send one attempt")
   void twoNodesOneSender(Servers servers) {
     // The circuit stays shut: this receiver fails every first attempt, many in a row.
