@@ -33,11 +33,11 @@ public final class DeliveryRelay {
 
   private static Future<Outcome> work(SqlConnection conn) {
     // A space's position starts at its oldest endpoint's registration: nothing before it is wanted.
-    return conn.preparedQuery("SELECT s.id::text AS id, greatest(coalesce(p.seq, 0), "
-            + "(SELECT min(from_seq) FROM webhook_endpoints e WHERE e.space_id = s.id)) AS done, s.next_seq AS head "
-            + "FROM spaces s LEFT JOIN webhook_positions p ON p.space_id = s.id "
-            + "WHERE s.next_seq > coalesce(p.seq, 0) AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.space_id = s.id) "
-            + "ORDER BY s.id LIMIT $1")
+    // Driven by the endpoints, not the spaces: a space without endpoints costs nothing here.
+    return conn.preparedQuery("SELECT s.id::text AS id, greatest(coalesce(p.seq, 0), e.from_seq) AS done, "
+            + "s.next_seq AS head FROM (SELECT space_id, min(from_seq) AS from_seq FROM webhook_endpoints GROUP BY space_id) e "
+            + "JOIN spaces s ON s.id = e.space_id LEFT JOIN webhook_positions p ON p.space_id = s.id "
+            + "WHERE s.next_seq > greatest(coalesce(p.seq, 0), e.from_seq) ORDER BY s.id LIMIT $1")
         .execute(Tuple.of(SPACES_PER_ROUND))
         .compose(rows -> {
           List<UUID> spaces = new ArrayList<>();

@@ -179,8 +179,8 @@ public final class Destinations {
     for (InetAddress address : addresses) {
       String why = forbidden(address);
       if (why != null && !hostAllowed && !inAllowedNetwork(address)) {
-        throw new Refused("url's host " + parsed.host() + (parsed.literal() == null
-            ? " resolves to " + address.getHostAddress() + ", " : " is ") + why
+        // The address itself is not told: the answer must not map internal names for the caller.
+        throw new Refused("url's host " + parsed.host() + (parsed.literal() == null ? " resolves to " : " is ") + why
             + "; only public addresses (or the operator's webhooks.allowlist) may receive webhooks");
       }
     }
