@@ -19,6 +19,7 @@ import io.cloudsync.verticles.AuthVerticle;
 import io.cloudsync.verticles.ChangeFeedVerticle;
 import io.cloudsync.verticles.GatewayVerticle;
 import io.cloudsync.verticles.MetadataVerticle;
+import io.cloudsync.verticles.WebhooksVerticle;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -169,6 +170,9 @@ public final class CloudSync {
     }
     if (config.runs(Role.METADATA)) {
       chain = chain.compose(v -> vertx.deployVerticle(new MetadataVerticle(services)).map(ids::add).mapEmpty());
+    }
+    if (config.runs(Role.WEBHOOKS)) {
+      chain = chain.compose(v -> vertx.deployVerticle(new WebhooksVerticle(services)).map(ids::add).mapEmpty());
     }
     if (config.runs(Role.CHANGEFEED)) {
       if (config.kafkaBootstrap().isEmpty()) {

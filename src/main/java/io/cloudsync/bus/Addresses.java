@@ -57,6 +57,22 @@ public final class Addresses {
   public static final String NODES_RESTORE_VERSION = "cloudsync.metadata.nodes.restore-version";
   public static final String NODES_SEARCH = "cloudsync.metadata.nodes.search";
 
+  // --- webhooks (WebhooksVerticle); each request carries {actor, space} ---------------------------
+  /** {url, events?, enabled?} → the endpoint with its secret. */
+  public static final String WEBHOOKS_CREATE = "cloudsync.webhooks.create";
+  public static final String WEBHOOKS_LIST = "cloudsync.webhooks.list";
+  /** {id}. */
+  public static final String WEBHOOKS_GET = "cloudsync.webhooks.get";
+  /** {id, url?, events?, enabled?}. */
+  public static final String WEBHOOKS_UPDATE = "cloudsync.webhooks.update";
+  public static final String WEBHOOKS_DELETE = "cloudsync.webhooks.delete";
+  /** {id} → {id, secret, previous_secret_expires_at}. */
+  public static final String WEBHOOKS_ROTATE_SECRET = "cloudsync.webhooks.rotate-secret";
+  /** {id, status?, limit?, cursor?} → {deliveries, cursor, has_more}. */
+  public static final String WEBHOOKS_DELIVERIES = "cloudsync.webhooks.deliveries";
+  /** {id, delivery} → the delivery, due now. */
+  public static final String WEBHOOKS_REPLAY = "cloudsync.webhooks.replay";
+
   private Addresses() {
   }
 }

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
     Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit,
-    Sync sync, ChangeFeed changeFeed) {
+    Sync sync, ChangeFeed changeFeed, Webhooks webhooks) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
                      long jsonBodyLimit, Duration shutdownTimeout) {
@@ -82,6 +82,33 @@ public record CloudSyncConfig(
 
   /** The Kafka change feed; it runs only where {@code kafkaBootstrap} is set. */
   public record ChangeFeed(String topic, int pollIntervalMs, int sendTimeoutMs) {
+  }
+
+  /**
+   * Webhook delivery: {@code retrySchedule} is the delay before each attempt (its size is the number
+   * of attempts); {@code allowlist} the operator's hosts and CIDRs exempt from the SSRF guard.
+   */
+  public record Webhooks(List<String> allowlist, int maxEndpoints, int timeoutMs, List<Duration> retrySchedule,
+                         Duration retryAfterMax, Duration secretOverlap, int pollIntervalMs, int concurrency,
+                         int circuitFailures, Duration circuitCooldown) {
+  }
+
+  private static final Pattern DURATION = Pattern.compile("^(\\d{1,9})\\s*(ms|s|m|h|d)$");
+
+  /** A duration such as {@code 250ms}, {@code 5s}, {@code 30m}, {@code 2h} or {@code 1d}; null when it is none. */
+  static Duration duration(String text) {
+    java.util.regex.Matcher m = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      return null;
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "ms" -> Duration.ofMillis(n);
+      case "s" -> Duration.ofSeconds(n);
+      case "m" -> Duration.ofMinutes(n);
+      case "h" -> Duration.ofHours(n);
+      default -> Duration.ofDays(n);
+    };
   }
 
   /** Kafka's own rule for topic names. */
@@ -249,9 +276,34 @@ public record CloudSyncConfig(
     ChangeFeed changeFeed = new ChangeFeed(topic, v.range(Settings.CHANGEFEED_POLL_INTERVAL_MS, 10, 60_000),
         v.range(Settings.CHANGEFEED_SEND_TIMEOUT_MS, 1000, 3_600_000));
 
+    List<String> allowlist = v.list(Settings.WEBHOOKS_ALLOWLIST);
+    for (String entry : allowlist) {
+      if (!io.cloudsync.webhooks.Destinations.isAllowlistEntry(entry)) {
+        throw Settings.WEBHOOKS_ALLOWLIST.invalid(entry, "host names, IP addresses or CIDR blocks such as 10.0.0.0/8");
+      }
+    }
+    List<Duration> schedule = new ArrayList<>();
+    for (String step : v.list(Settings.WEBHOOKS_RETRY_SCHEDULE)) {
+      Duration delay = duration(step);
+      if (delay == null || delay.compareTo(Duration.ofDays(7)) > 0) {
+        throw Settings.WEBHOOKS_RETRY_SCHEDULE.invalid(step, "durations such as 0s, 5s, 5m, 2h or 1d, each at most 7d");
+      }
+      schedule.add(delay);
+    }
+    if (schedule.isEmpty() || schedule.size() > 50) {
+      throw Settings.WEBHOOKS_RETRY_SCHEDULE.invalid(String.join(",", v.list(Settings.WEBHOOKS_RETRY_SCHEDULE)),
+          "1 to 50 delays, one per attempt");
+    }
+    Webhooks webhooks = new Webhooks(allowlist, v.range(Settings.WEBHOOKS_MAX_ENDPOINTS, 1, 1000),
+        v.range(Settings.WEBHOOKS_TIMEOUT_MS, 100, 120_000), List.copyOf(schedule),
+        Duration.ofSeconds(v.range(Settings.WEBHOOKS_RETRY_AFTER_MAX, 0, 7 * 86_400)),
+        Duration.ofSeconds(v.range(Settings.WEBHOOKS_SECRET_OVERLAP, 0, 30 * 86_400)),
+        v.range(Settings.WEBHOOKS_POLL_INTERVAL_MS, 10, 60_000), v.range(Settings.WEBHOOKS_CONCURRENCY, 1, 1000),
+        v.range(Settings.WEBHOOKS_CIRCUIT_FAILURES, 1, 1000), Duration.ofSeconds(v.range(Settings.WEBHOOKS_CIRCUIT_COOLDOWN, 1, 86_400)));
+
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
         Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth, files,
-        List.copyOf(unknown), rateLimit, sync, changeFeed);
+        List.copyOf(unknown), rateLimit, sync, changeFeed, webhooks);
   }
 
   private static boolean isKey(String base64) {

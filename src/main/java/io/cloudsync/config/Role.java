@@ -6,10 +6,11 @@ import java.util.Locale;
 
 /**
  * The verticles a process can run; {@code roles} in the config picks them. {@code CHANGEFEED} runs
- * only where {@code kafka.bootstrap} is set, and relays on one node of a cluster at a time.
+ * only where {@code kafka.bootstrap} is set, and relays on one node of a cluster at a time. {@code WEBHOOKS}
+ * turns the change log into deliveries on one node at a time and sends them from every node running it.
  */
 public enum Role {
-  GATEWAY, AUTH, METADATA, CHANGEFEED;
+  GATEWAY, AUTH, METADATA, WEBHOOKS, CHANGEFEED;
 
   public String configName() {
     return name().toLowerCase(Locale.ROOT);

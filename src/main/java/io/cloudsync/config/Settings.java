@@ -47,6 +47,29 @@ public final class Settings {
       "Milliseconds between the relaying node's looks for changes not yet in Kafka.");
   public static final Setting CHANGEFEED_SEND_TIMEOUT_MS = integer("changefeed.send_timeout_ms", 30_000,
       "Milliseconds Kafka has to acknowledge a record; past it the relay backs off and sends again from the stored position.");
+  public static final Setting WEBHOOKS_ALLOWLIST = list("webhooks.allowlist", List.of(),
+      "Hosts or CIDRs webhook URLs may reach although they are loopback, private, link-local or otherwise internal; "
+          + "empty allows public addresses only.");
+  public static final Setting WEBHOOKS_MAX_ENDPOINTS = integer("webhooks.max_endpoints", 20,
+      "Webhook endpoints one space may have.");
+  public static final Setting WEBHOOKS_TIMEOUT_MS = integer("webhooks.timeout_ms", 15_000,
+      "Milliseconds a receiver has to connect and answer a delivery; past it the attempt failed.");
+  public static final Setting WEBHOOKS_RETRY_SCHEDULE = list("webhooks.retry_schedule",
+      List.of("0s", "5s", "5m", "30m", "2h", "5h", "10h", "14h", "20h", "24h"),
+      "Delay before each attempt of a delivery (ms, s, m, h, d), the first after the change; "
+          + "each later delay is jittered by 10%. After the last attempt fails the delivery is dead.");
+  public static final Setting WEBHOOKS_RETRY_AFTER_MAX = integer("webhooks.retry_after_max", 86_400,
+      "Most seconds a receiver's Retry-After (on 429 or 503) may postpone the next attempt.");
+  public static final Setting WEBHOOKS_SECRET_OVERLAP = integer("webhooks.secret_overlap", 86_400,
+      "Seconds the previous secret of an endpoint keeps signing next to the new one after a rotation.");
+  public static final Setting WEBHOOKS_POLL_INTERVAL_MS = integer("webhooks.poll_interval_ms", 1000,
+      "Milliseconds between a node's looks for new changes and for deliveries that are due.");
+  public static final Setting WEBHOOKS_CONCURRENCY = integer("webhooks.concurrency", 16,
+      "Deliveries one node sends at once (each to a different endpoint).");
+  public static final Setting WEBHOOKS_CIRCUIT_FAILURES = integer("webhooks.circuit_failures", 5,
+      "Failed attempts in a row after which an endpoint's deliveries are postponed for webhooks.circuit_cooldown.");
+  public static final Setting WEBHOOKS_CIRCUIT_COOLDOWN = integer("webhooks.circuit_cooldown", 60,
+      "Seconds an endpoint's deliveries wait once its circuit opened; then one attempt probes it.");
   public static final Setting BLOB_TYPE = choice("blob.type", "local", List.of("local", "s3"),
       "Where file chunks are stored: local directory or S3-compatible store.");
   public static final Setting BLOB_LOCAL_DIR = string("blob.local.dir", "",

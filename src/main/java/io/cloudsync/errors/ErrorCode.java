@@ -15,6 +15,8 @@ public enum ErrorCode {
   VALIDATION_FAILED(1002, 400, "validation_failed"),
   WEAK_PASSWORD(1003, 400, "weak_password"),
   INVALID_NAME(1010, 400, "invalid_name"),
+  /** A webhook URL that reaches an address the SSRF guard refuses (loopback, private, ...). */
+  URL_NOT_ALLOWED(1020, 400, "url_not_allowed"),
   UNAUTHORIZED(1100, 401, "unauthorized"),
   INVALID_TOKEN(1101, 401, "invalid_token"),
   INVALID_CREDENTIALS(1102, 401, "invalid_credentials"),
@@ -30,6 +32,8 @@ public enum ErrorCode {
   EMAIL_TAKEN(1901, 409, "email_taken"),
   NAME_TAKEN(1910, 409, "name_taken"),
   VERSION_CONFLICT(1911, 409, "version_conflict"),
+  /** The space has webhooks.max_endpoints endpoints already. */
+  WEBHOOK_LIMIT_REACHED(1920, 409, "webhook_limit_reached"),
   PRECONDITION_FAILED(2200, 412, "precondition_failed"),
   PAYLOAD_TOO_LARGE(2300, 413, "payload_too_large"),
   UNSUPPORTED_MEDIA_TYPE(2500, 415, "unsupported_media_type"),

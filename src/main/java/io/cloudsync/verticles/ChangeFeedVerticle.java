@@ -4,11 +4,11 @@ import io.cloudsync.Services;
 import io.cloudsync.changefeed.ChangeEvents;
 import io.cloudsync.changefeed.Relay;
 import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.db.AdvisoryLock;
 import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.kafka.client.producer.KafkaProducer;
-import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
 import java.util.HashMap;
 import java.util.Map;
@@ -48,12 +48,9 @@ public final class ChangeFeedVerticle extends VerticleBase {
   private Counter failedCounter;
   private Relay relay;
   private KafkaProducer<String, String> producer;
-  /** The connection holding (or trying for) the lock; null when there is none. */
-  private PgConnection connection;
-  private boolean relaying;
+  private AdvisoryLock lock;
   private boolean stopped;
   private int failures;
-  private boolean lockUnreachable;
   private long timer = -1;
   private Future<Void> step = Future.succeededFuture();
 
@@ -70,6 +67,7 @@ public final class ChangeFeedVerticle extends VerticleBase {
     failedCounter = Counter.builder("cloudsync.changefeed.failures")
         .description("Change feed rounds that failed; each is sent again from the stored position")
         .register(services.metrics());
+    lock = new AdvisoryLock(vertx, services.pgConnectOptions(), LOCK_KEY, "the change feed");
     return services.pool().query("SELECT id::text AS id FROM installation").execute()
         .onSuccess(rows -> {
           relay = new Relay(config.topic(), ChangeEvents.source(rows.iterator().next().getString("id")));
@@ -87,7 +85,7 @@ public final class ChangeFeedVerticle extends VerticleBase {
     return closeProducer(CLOSE_GRACE_MS)
         .timeout(2 * CLOSE_GRACE_MS, TimeUnit.MILLISECONDS).recover(e -> Future.succeededFuture())
         .compose(v -> step.timeout(2 * CLOSE_GRACE_MS, TimeUnit.MILLISECONDS).recover(e -> Future.succeededFuture()))
-        .compose(v -> releaseLock());
+        .compose(v -> lock.close());
   }
 
   private void schedule(long delayMs) {
@@ -96,38 +94,26 @@ public final class ChangeFeedVerticle extends VerticleBase {
     }
     timer = vertx.setTimer(Math.max(1, delayMs), id -> {
       timer = -1;
-      step = (relaying ? relayOnce() : tryToLead()).onSuccess(this::schedule).mapEmpty();
+      step = (lock.connection() != null ? relayOnce() : tryToLead()).onSuccess(this::schedule).mapEmpty();
     });
   }
 
   /** Answers how long to wait before the next step; never fails. */
   private Future<Long> tryToLead() {
-    return connect()
-        .compose(conn -> conn.query("SELECT pg_try_advisory_lock(" + LOCK_KEY + ") AS locked").execute())
-        .map(rows -> {
-          lockUnreachable = false;
-          if (!rows.iterator().next().getBoolean("locked")) {
-            return LOCK_RETRY_MS;
-          }
-          relaying = true;
-          failures = 0;
-          LOG.info("This node now relays the change feed to Kafka topic {}", config.topic());
-          return 0L;
-        })
-        .recover(e -> {
-          if (!lockUnreachable) {
-            LOG.warn("The change feed cannot reach PostgreSQL to take its lock: {}", e.getMessage());
-          }
-          lockUnreachable = true;
-          return releaseLock().map(LOCK_RETRY_MS);
-        });
+    return lock.tryAcquire().map(held -> {
+      if (!held) {
+        return LOCK_RETRY_MS;
+      }
+      failures = 0;
+      LOG.info("This node now relays the change feed to Kafka topic {}", config.topic());
+      return 0L;
+    });
   }
 
   /** Answers how long to wait before the next step; never fails. */
   private Future<Long> relayOnce() {
-    PgConnection conn = connection;
+    PgConnection conn = lock.connection();
     if (conn == null) {
-      relaying = false;
       return Future.succeededFuture(0L);
     }
     return producer()
@@ -156,44 +142,6 @@ public final class ChangeFeedVerticle extends VerticleBase {
           closeProducer(0);
           return Future.succeededFuture(delay);
         });
-  }
-
-  private Future<PgConnection> connect() {
-    if (connection != null) {
-      return Future.succeededFuture(connection);
-    }
-    return PgConnection.connect(vertx, new PgConnectOptions(services.pgConnectOptions())).compose(conn -> {
-      if (stopped) {
-        return conn.close().transform(v -> Future.failedFuture("the change feed is stopping"));
-      }
-      connection = conn;
-      conn.closeHandler(v -> connectionClosed(conn));
-      return Future.succeededFuture(conn);
-    });
-  }
-
-  private void connectionClosed(PgConnection conn) {
-    if (connection != conn) {
-      return;
-    }
-    connection = null;
-    if (relaying) {
-      relaying = false;
-      LOG.warn("The connection holding the change feed's lock closed; this node stopped relaying");
-    }
-  }
-
-  /** Ends the lock's session, which frees the lock whether or not the unlock gets through. */
-  private Future<Void> releaseLock() {
-    PgConnection conn = connection;
-    connection = null;
-    relaying = false;
-    if (conn == null) {
-      return Future.succeededFuture();
-    }
-    return conn.query("SELECT pg_advisory_unlock_all()").execute()
-        .transform(unlocked -> conn.close())
-        .recover(e -> Future.succeededFuture());
   }
 
   private Future<KafkaProducer<String, String>> producer() {

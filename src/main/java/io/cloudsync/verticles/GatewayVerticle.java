@@ -21,6 +21,7 @@ import io.cloudsync.handlers.RateLimitHandler;
 import io.cloudsync.handlers.RequestContextHandler;
 import io.cloudsync.handlers.SpacesHandler;
 import io.cloudsync.handlers.SyncHandler;
+import io.cloudsync.handlers.WebhooksHandler;
 import io.cloudsync.handlers.EventBusBridge;
 import io.cloudsync.files.ChangeLog;
 import io.cloudsync.sync.SpaceFeed;
@@ -243,6 +244,19 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/api/v1/sync").handler(sync::sync).handler(authn::require);
     bridge = new EventBusBridge(vertx, services.tokens(), access, feed, services.config().sync(), http.corsOrigins());
     router.route("/eventbus/*").subRouter(bridge.router());
+
+    WebhooksHandler webhooks = new WebhooksHandler(vertx);
+    router.post("/api/v1/spaces/:space/webhooks").handler(authn::require).handler(webhooks::create);
+    router.get("/api/v1/spaces/:space/webhooks").handler(authn::require).handler(webhooks::list);
+    router.get("/api/v1/spaces/:space/webhooks/:webhook").handler(authn::require).handler(webhooks::get);
+    router.patch("/api/v1/spaces/:space/webhooks/:webhook").handler(authn::require).handler(webhooks::update);
+    router.delete("/api/v1/spaces/:space/webhooks/:webhook").handler(authn::require).handler(webhooks::delete);
+    router.post("/api/v1/spaces/:space/webhooks/:webhook/rotate-secret").handler(authn::require)
+        .handler(webhooks::rotateSecret);
+    router.get("/api/v1/spaces/:space/webhooks/:webhook/deliveries").handler(authn::require)
+        .handler(webhooks::deliveries);
+    router.post("/api/v1/spaces/:space/webhooks/:webhook/deliveries/:delivery/replay").handler(authn::require)
+        .handler(webhooks::replay);
 
     NodesHandler nodes = new NodesHandler(vertx);
     router.get("/api/v1/spaces/:space/nodes").handler(authn::require).handler(nodes::list);
