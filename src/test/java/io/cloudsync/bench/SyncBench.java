@@ -194,7 +194,7 @@ public final class SyncBench {
 
   private record PhaseResult(int rate, long sent, long expected, long delivered, Histogram all, Map<String, Histogram> parts,
                              Histogram writePath, Histogram fanOut, double deliveriesPerSecond, double serverCpu,
-                             double clientCpu, double postgresCpu, double machineCpu, double wallSeconds,
+                             double clientCpu, double postgresCpu, double machineCpu, double wallSeconds, long logReads,
                              Histogram publishCalls, int publishErrors) {
   }
 
@@ -237,7 +237,8 @@ public final class SyncBench {
       Publisher publisher = (phase, k) -> http.request(HttpMethod.POST, writePort, "127.0.0.1",
               "/api/v1/spaces/" + space + "/nodes").putHeader("Authorization", "Bearer " + token)
           .sendJsonObject(new JsonObject().put("name", marker(phase, k)).put("type", "folder"));
-      Target target = new Target(started, true, space, token);
+      String database = db.substring(db.lastIndexOf('/') + 1);
+      Target target = new Target(started, true, space, token, () -> logReads(database));
       return measure(name, target, publisher, () -> head(api, token, space));
     } finally {
       started.forEach(ServerProcess::stop);
@@ -253,7 +254,7 @@ public final class SyncBench {
       System.out.printf("%n== bare Vert.x broadcast server (pid %d)%n", server.pid);
       Publisher publisher = (phase, k) -> http.post(port, "127.0.0.1", "/publish")
           .sendBuffer(Buffer.buffer(barePayload(phase, k)));
-      return measure("bare server", new Target(List.of(server), false, null, null), publisher, () -> 0L);
+      return measure("bare server", new Target(List.of(server), false, null, null, () -> 0L), publisher, () -> 0L);
     } finally {
       server.stop();
     }
@@ -282,7 +283,8 @@ public final class SyncBench {
   }
 
   /** Where subscribers connect: the servers in turn, speaking CloudSync's protocols or plain WebSocket. */
-  private record Target(List<ServerProcess> servers, boolean cloudSync, String space, String token) {
+  private record Target(List<ServerProcess> servers, boolean cloudSync, String space, String token,
+                        java.util.function.LongSupplier logReads) {
   }
 
   @FunctionalInterface
@@ -491,14 +493,21 @@ public final class SyncBench {
       } else {
         options.setURI("/api/v1/sync").addHeader("Authorization", "Bearer " + target.token);
       }
+      // Counts the subscriber as done (subscribed, or given up on) once, and starts the next handshake.
+      java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean();
+      Runnable finished = () -> {
+        if (counted.compareAndSet(false, true)) {
+          done.countDown();
+          launch[0].run();
+        }
+      };
       wsClients.get(index % wsClients.size()).connect(options).onComplete(connected -> {
         if (connected.failed()) {
           failed.incrementAndGet();
           if (failures.size() < 3) {
             failures.add(String.valueOf(connected.cause()));
           }
-          done.countDown();
-          launch[0].run();
+          finished.run();
           return;
         }
         WebSocket ws = connected.result();
@@ -507,28 +516,31 @@ public final class SyncBench {
         ws.closeHandler(v -> {
           s.closed = true;
           s.closeReason = ws.closeStatusCode() + " " + ws.closeReason();
+          finished.run();
         });
         if (!target.cloudSync) {
-          done.countDown();
-          launch[0].run();
+          finished.run();
         } else if (s.sockjs) {
           JsonObject register = new JsonObject().put("type", "register")
               .put("address", "cloudsync.sync.space." + target.space)
               .put("headers", new JsonObject().put("authorization", "Bearer " + target.token));
-          // SockJS framing: the client sends a JSON array of strings, each one bridge message.
+          // SockJS framing: the client sends a JSON array of strings, each one bridge message. The
+          // bridge does not confirm a registration; the readiness check sees it work.
           ws.writeTextMessage(new JsonArray().add(register.encode()).encode());
-          done.countDown();
-          launch[0].run();
+          finished.run();
         } else {
-          // Subscribed when the server says so; the next handshake starts then.
+          // Subscribed when the server says so (or refused with an error); the next handshake starts then.
           ws.handler(message -> {
-            if (message.length() < 200 && message.toString(StandardCharsets.UTF_8).contains("\"subscribed\"")) {
+            String text = message.length() < 500 ? message.toString(StandardCharsets.UTF_8) : "";
+            if (text.contains("\"subscribed\"")) {
               ws.handler(s::onMessage);
               subscribed.incrementAndGet();
-              done.countDown();
-              launch[0].run();
+              finished.run();
             } else {
               s.onMessage(message);
+              if (text.contains("\"error\"")) {
+                finished.run();
+              }
             }
           });
           ws.writeTextMessage(new JsonObject().put("type", "subscribe").put("space", target.space)
@@ -546,6 +558,10 @@ public final class SyncBench {
     System.out.printf("  connected %d raw + %d %s in %.1f s (%.0f/s)%s%n", rawCount, sockjsCount,
         target.cloudSync ? "SockJS" : "plain", secs, subscribers.size() / secs,
         failed.get() == 0 ? "" : ", " + failed.get() + " FAILED: " + failures);
+    if (target.cloudSync && rawCount > 0 && subscribed.get() < rawCount) {
+      System.out.printf("  WARNING: only %d of %d raw subscriptions were confirmed; first error: %s%n",
+          subscribed.get(), rawCount, FIRST_ERROR.get());
+    }
     subscribers.removeIf(s -> s.ws == null);
     return subscribers;
   }
@@ -652,6 +668,7 @@ public final class SyncBench {
     double clientCpu0 = clientCpuSeconds();
     double machine0 = machineCpuSeconds();
     double pg0 = postgresCpuSeconds(target);
+    long logReads0 = target.logReads.getAsLong();
     long start = System.nanoTime();
     long periodNanos = 1_000_000_000L / rate;
     // Open loop on the writer's own event loop: each write goes out at its time, whatever the
@@ -714,6 +731,9 @@ public final class SyncBench {
     double clientCpu = clientCpuSeconds() - clientCpu0;
     double machine = machineCpuSeconds() - machine0;
     double pg = postgresCpuSeconds(target) - pg0;
+    // PostgreSQL publishes its statistics about half a second late.
+    Thread.sleep(1000);
+    long logReads = target.logReads.getAsLong() - logReads0;
     long end = Math.max(sendEnd, phase.lastArrival.get());
     double wall = (end - start) / 1e9;
     Map<String, Histogram> parts = new LinkedHashMap<>();
@@ -730,7 +750,7 @@ public final class SyncBench {
     }
     long delivered = phase.delivered.sum();
     return new PhaseResult(rate, count, expected, delivered, phase.merged(0, 1, 2, 3), parts,
-        phase.merged(WRITE_PATH), phase.merged(FAN_OUT), delivered / wall, serverCpu, clientCpu, pg, machine, wall,
+        phase.merged(WRITE_PATH), phase.merged(FAN_OUT), delivered / wall, serverCpu, clientCpu, pg, machine, wall, logReads,
         calls, errors.get());
   }
 
@@ -747,8 +767,9 @@ public final class SyncBench {
         ms(r.all, 99.9), r.all.getTotalCount() == 0 ? "-" : String.format("%.1f", r.all.getMaxValue() / 1000.0),
         r.deliveriesPerSecond);
     System.out.printf("      parts: send -> first subscriber p50 %s p99 %s ms; first -> each subscriber (fan-out) "
-        + "p50 %s p99 %s p99.9 %s ms%n", ms(r.writePath, 50), ms(r.writePath, 99), ms(r.fanOut, 50), ms(r.fanOut, 99),
-        ms(r.fanOut, 99.9));
+        + "p50 %s p99 %s p99.9 %s ms%s%n", ms(r.writePath, 50), ms(r.writePath, 99), ms(r.fanOut, 50), ms(r.fanOut, 99),
+        ms(r.fanOut, 99.9), target.cloudSync ? String.format("; change-log reads %d (%.2f per change and subscriber)",
+            r.logReads, r.expected == 0 ? 0 : (double) r.logReads / r.expected) : "");
     System.out.printf("      CPU s: server %.1f (%.2f cores, %.1f us per delivery), client %.1f, PostgreSQL %.1f, "
             + "other processes %.1f, whole machine %.1f of %.0f; publish call p50 %s p99 %s ms%s%n", r.serverCpu,
         r.serverCpu / r.wallSeconds, r.delivered == 0 ? 0 : r.serverCpu * 1e6 / r.delivered, r.clientCpu,
@@ -770,13 +791,14 @@ public final class SyncBench {
     ConfigResult bare = results.get("bare");
     System.out.printf("%nSummary (%d raw + %d SockJS subscribers, %d s per rate; latency = writer's send to "
         + "subscriber's receipt, ms)%n", raw, sockjs, seconds);
-    System.out.printf("  %-12s %6s %8s %8s %8s %12s %10s %9s %11s %11s%n", "", "rate/s", "p50", "p99", "p99.9",
-        "deliveries/s", "delivered", "server s", "fan-out p50", "fan-out p99");
+    System.out.printf("  %-12s %6s %8s %8s %8s %12s %10s %9s %11s %11s %9s%n", "", "rate/s", "p50", "p99", "p99.9",
+        "deliveries/s", "delivered", "server s", "fan-out p50", "fan-out p99", "log reads");
     for (ConfigResult c : results.values()) {
       for (PhaseResult r : c.phases) {
-        System.out.printf("  %-12s %6d %8s %8s %8s %12.0f %9.2f%% %9.1f %11s %11s%n", c.name, r.rate, ms(r.all, 50),
+        System.out.printf("  %-12s %6d %8s %8s %8s %12.0f %9.2f%% %9.1f %11s %11s %9d%n", c.name, r.rate, ms(r.all, 50),
             ms(r.all, 99), ms(r.all, 99.9), r.deliveriesPerSecond,
-            r.expected == 0 ? 0 : 100.0 * r.delivered / r.expected, r.serverCpu, ms(r.fanOut, 50), ms(r.fanOut, 99));
+            r.expected == 0 ? 0 : 100.0 * r.delivered / r.expected, r.serverCpu, ms(r.fanOut, 50), ms(r.fanOut, 99),
+            r.logReads);
       }
     }
     System.out.println("  Idle connection memory (RSS delta after a full GC / connections; live heap in brackets):");
@@ -861,7 +883,10 @@ public final class SyncBench {
           .directory(work.toFile());
       builder.environment().keySet().removeIf(key -> key.startsWith("CLOUDSYNC_"));
       builder.environment().putAll(env);
-      return new ServerProcess(name, builder.start(), port, log);
+      ServerProcess server = new ServerProcess(name, builder.start(), port, log);
+      // A bench that is stopped or fails takes its servers with it.
+      Runtime.getRuntime().addShutdownHook(new Thread(server.process::destroyForcibly, "stop-" + file));
+      return server;
     }
 
     void awaitReady(WebClient http, String path, int timeoutSeconds) throws InterruptedException {
@@ -994,6 +1019,22 @@ public final class SyncBench {
       }
     }
     return -1;
+  }
+
+  /**
+   * Reads of the change log: index scans of the {@code changes} table, which only the log readers
+   * (subscribers catching up, the bench's own head reads) make; writes insert without scanning it.
+   */
+  private static long logReads(String database) {
+    try (java.sql.Connection c = Servers.get().postgres().getDatabase("postgres", database).getConnection();
+         java.sql.Statement st = c.createStatement();
+         java.sql.ResultSet rows = st.executeQuery("SELECT coalesce(sum(coalesce(idx_scan, 0) + seq_scan), 0) "
+             + "FROM pg_stat_user_tables WHERE relname = 'changes'")) {
+      rows.next();
+      return rows.getLong(1);
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** CPU time of the embedded PostgreSQL's processes (the postmaster on this port and its backends). */
