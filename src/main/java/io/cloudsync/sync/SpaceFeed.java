@@ -15,6 +15,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,19 +28,28 @@ import org.slf4j.LoggerFactory;
  * <p>Publishes are hints, the log is the truth: listeners deliver a change directly when it is
  * the next one they expect and read the log otherwise. Every few seconds the feed also reads the
  * newest number of each space it follows, so a lost publish delays a change but never loses it.
+ * A late publish is not a lost one: changes that overtook an earlier one wait for it here (at most
+ * {@link #REORDER_MILLIS}) and listeners get them in order, and the periodic check only reports
+ * changes that were still missing a whole period later. Otherwise every listener of the space
+ * would read the same rows from the log at once.
  *
  * <p>Not thread-safe: create, use and close it on one event loop (a gateway verticle's).
  */
 public final class SpaceFeed {
   private static final Logger LOG = LoggerFactory.getLogger(SpaceFeed.class);
 
+  /** How long a change that arrived before one it follows waits for it before it is handed over anyway. */
+  static final long REORDER_MILLIS = 250;
+
   /** A live change as delivered: the change and its {@code {"type":"change",...}} frame, encoded once. */
   public static final class LiveChange {
     private final JsonObject change;
+    private final long seq;
     private String frame;
 
     LiveChange(JsonObject change) {
       this.change = change;
+      this.seq = change.getLong("seq");
     }
 
     public JsonObject change() {
@@ -47,7 +57,7 @@ public final class SpaceFeed {
     }
 
     public long seq() {
-      return change.getLong("seq");
+      return seq;
     }
 
     public String frame() {
@@ -104,7 +114,10 @@ public final class SpaceFeed {
       vertx.cancelTimer(headTimer);
     }
     List<Future<Void>> done = new ArrayList<>();
-    topics.values().forEach(topic -> done.add(topic.consumer.unregister()));
+    topics.values().forEach(topic -> {
+      topic.stopWaiting();
+      done.add(topic.consumer.unregister());
+    });
     topics.clear();
     revocationListeners.clear();
     if (revocations != null) {
@@ -134,6 +147,7 @@ public final class SpaceFeed {
     Registration registration = () -> {
       if (topic.listeners.remove(listener) && topic.listeners.isEmpty() && topics.get(spaceId) == topic) {
         topics.remove(spaceId);
+        topic.stopWaiting();
         topic.consumer.unregister();
       }
     };
@@ -151,6 +165,15 @@ public final class SpaceFeed {
     final Set<Listener> listeners = new LinkedHashSet<>();
     final MessageConsumer<JsonObject> consumer;
     final Future<Void> ready;
+    /** The highest number published to this topic. */
+    long received;
+    /** The highest number handed to the listeners in order; 0 until the first change. */
+    long dispatched;
+    /** Changes that arrived before one they follow, by number; null while there are none. */
+    TreeMap<Long, LiveChange> early;
+    long earlyTimer = -1;
+    /** The head read by the previous periodic check. */
+    long previousHead;
 
     Topic(String spaceId) {
       this.spaceId = spaceId;
@@ -170,6 +193,52 @@ public final class SpaceFeed {
         return;
       }
       LiveChange change = new LiveChange(body);
+      received = Math.max(received, change.seq);
+      if (dispatched == 0 || change.seq <= dispatched + 1) {
+        dispatch(change);
+        while (early != null && early.containsKey(dispatched + 1)) {
+          dispatch(early.remove(dispatched + 1));
+        }
+        if (early != null && early.isEmpty()) {
+          stopWaiting();
+        }
+      } else {
+        // Publishes of one space can overtake each other (commits answered on different event
+        // loops, or on different nodes). Each listener would take the gap for a lost publish and
+        // read the log; wait a moment for the missing ones instead, then hand over in order.
+        if (early == null) {
+          early = new TreeMap<>();
+        }
+        early.put(change.seq, change);
+        if (earlyTimer == -1) {
+          earlyTimer = vertx.setTimer(REORDER_MILLIS, id -> {
+            earlyTimer = -1;
+            flushEarly();
+          });
+        }
+      }
+    }
+
+    /** Hands over what arrived early even though what comes before it is still missing. */
+    void flushEarly() {
+      if (early == null) {
+        return;
+      }
+      TreeMap<Long, LiveChange> waiting = early;
+      early = null;
+      waiting.values().forEach(this::dispatch);
+    }
+
+    void stopWaiting() {
+      early = null;
+      if (earlyTimer != -1) {
+        vertx.cancelTimer(earlyTimer);
+        earlyTimer = -1;
+      }
+    }
+
+    void dispatch(LiveChange change) {
+      dispatched = Math.max(dispatched, change.seq);
       for (Listener listener : List.copyOf(listeners)) {
         listener.change(change);
       }
@@ -182,6 +251,12 @@ public final class SpaceFeed {
         .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong("next_seq"));
   }
 
+  /**
+   * Tells listeners about changes whose publish went missing. A change counts as missing when the
+   * log already had it at the previous check and it has still not been published here: one that
+   * committed a moment ago is usually still on its way, and telling every listener about it would
+   * send them all to read the log at once.
+   */
   private void checkHeads() {
     if (topics.isEmpty()) {
       return;
@@ -193,9 +268,12 @@ public final class SpaceFeed {
           for (Row row : rows) {
             Topic topic = topics.get(row.getString("id"));
             if (topic != null) {
-              long head = row.getLong("next_seq");
-              for (Listener listener : List.copyOf(topic.listeners)) {
-                listener.head(head);
+              long missing = topic.previousHead;
+              topic.previousHead = row.getLong("next_seq");
+              if (missing > topic.received) {
+                for (Listener listener : List.copyOf(topic.listeners)) {
+                  listener.head(missing);
+                }
               }
             }
           }

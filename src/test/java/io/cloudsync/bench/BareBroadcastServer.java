@@ -1,0 +1,74 @@
+package io.cloudsync.bench;
+
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.ServerWebSocket;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * The baseline {@link SyncBench} compares CloudSync with: the least a Vert.x server must do to push
+ * one message to many WebSockets. It accepts WebSockets on any path and, for every
+ * {@code POST /publish}, writes the request body as one text message to every open connection,
+ * then answers 204. Like CloudSync's gateway it runs one verticle per core on a shared port, each
+ * holding its own connections; a publish reaches every verticle over the local event bus, just as
+ * a change reaches each gateway event loop's {@code SpaceFeed}. No authentication, no log, no
+ * database. {@code GET /ready} answers 200.
+ *
+ * <pre>java -cp ... io.cloudsync.bench.BareBroadcastServer PORT [INSTANCES=cores]</pre>
+ */
+public final class BareBroadcastServer extends VerticleBase {
+  private static final String BROADCAST = "bare.broadcast";
+
+  private final int port;
+  private final Set<ServerWebSocket> sockets = new HashSet<>();
+
+  private BareBroadcastServer(int port) {
+    this.port = port;
+  }
+
+  public static void main(String[] args) {
+    int port = Integer.parseInt(args[0]);
+    int instances = args.length > 1 ? Integer.parseInt(args[1]) : Runtime.getRuntime().availableProcessors();
+    Vertx vertx = Vertx.vertx();
+    vertx.deployVerticle(() -> new BareBroadcastServer(port), new DeploymentOptions().setInstances(instances))
+        .onSuccess(id -> System.out.println("BareBroadcastServer listening on 127.0.0.1:" + port + " with "
+            + instances + " event loops"))
+        .onFailure(e -> {
+          e.printStackTrace();
+          System.exit(1);
+        });
+  }
+
+  @Override
+  public Future<?> start() {
+    vertx.eventBus().<String>localConsumer(BROADCAST, message -> {
+      String text = message.body();
+      for (ServerWebSocket socket : sockets) {
+        socket.writeTextMessage(text);
+      }
+    });
+    return vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(0))
+        .webSocketHandler(socket -> {
+          sockets.add(socket);
+          socket.closeHandler(v -> sockets.remove(socket));
+        })
+        .requestHandler(request -> {
+          if (request.method() == HttpMethod.POST && request.path().equals("/publish")) {
+            request.body().onSuccess(body -> {
+              vertx.eventBus().publish(BROADCAST, body.toString());
+              request.response().setStatusCode(204).end();
+            });
+          } else if (request.path().equals("/ready")) {
+            request.response().end("ready");
+          } else {
+            request.response().setStatusCode(404).end();
+          }
+        })
+        .listen(port, "127.0.0.1");
+  }
+}
