@@ -261,7 +261,7 @@ class EventBusBridgeTest {
       List<JsonObject> received = new ArrayList<>();
       for (SockJsClient client : List.of(sender, streamer)) {
         for (int i = 0; i < attempts / 2; i++) {
-          received.addAll(client.inbox().until(m -> "err".equals(m.getString("type")), 5000));
+          received.addAll(client.inbox().until(m -> "err".equals(m.getString("type")), 15_000));
         }
       }
       List<JsonObject> errors = received.stream().filter(m -> "err".equals(m.getString("type"))).toList();

@@ -49,8 +49,8 @@ public final class SockJsClient implements AutoCloseable {
     }
   }
 
-  private static final long OPEN_TIMEOUT_MILLIS = 5_000;
-  private static final long SEND_TIMEOUT_MILLIS = 5_000;
+  private static final long OPEN_TIMEOUT_MILLIS = 20_000;
+  private static final long SEND_TIMEOUT_MILLIS = 20_000;
 
   private final Vertx vertx;
   private final int port;
