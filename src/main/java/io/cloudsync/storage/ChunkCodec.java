@@ -89,13 +89,20 @@ public final class ChunkCodec {
    * name, so nobody can store content under another content's name.
    */
   public byte[] encode(String sha256, byte[] plain) {
-    if (plain.length > maxPlainSize) {
-      throw new IllegalArgumentException("a chunk holds at most " + maxPlainSize + " bytes, not " + plain.length);
-    }
-    byte[] hash = hashBytes(sha256);
-    if (!MessageDigest.isEqual(hash, sha256(plain))) {
+    checkSize(plain);
+    hashBytes(sha256);
+    PlainChunk chunk = PlainChunk.of(plain);
+    if (!chunk.sha256().equals(sha256)) {
       throw new IllegalArgumentException("the bytes do not hash to " + sha256);
     }
+    return encode(chunk);
+  }
+
+  /** Encodes a chunk, whose name was computed from its bytes when it was made, without hashing it again. */
+  public byte[] encode(PlainChunk chunk) {
+    byte[] plain = chunk.bytes();
+    checkSize(plain);
+    byte[] hash = chunk.hash();
     byte[] deflated = compressWorthwhile(plain);
     byte[] body = deflated != null ? deflated : plain;
     try {
@@ -131,6 +138,12 @@ public final class ChunkCodec {
       return written == out.length - headerLength ? out : Arrays.copyOf(out, headerLength + written);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("chunk encryption is unavailable in this JVM", e);
+    }
+  }
+
+  private void checkSize(byte[] plain) {
+    if (plain.length > maxPlainSize) {
+      throw new IllegalArgumentException("a chunk holds at most " + maxPlainSize + " bytes, not " + plain.length);
     }
   }
 

@@ -285,11 +285,12 @@ public final class ContentWriter {
         Chunk chunk = ready.poll();
         putsInFlight++;
         String[] name = new String[1];
-        context.executeBlocking(() -> HEX.formatHex(ChunkCodec.sha256(chunk.bytes())), false).compose(sha256 -> {
+        context.executeBlocking(() -> PlainChunk.of(chunk.bytes()), false).compose(plain -> {
+          String sha256 = plain.sha256();
           hashes.set(chunk.index(), sha256);
           name[0] = sha256;
           // A chunk repeated inside one file (runs of zeros, say) is stored once.
-          return putThisUpload.add(sha256) ? store.put(sha256, Buffer.buffer(chunk.bytes())) : Future.succeededFuture(false);
+          return putThisUpload.add(sha256) ? store.put(plain) : Future.succeededFuture(false);
         }).onComplete(put -> onContext(() -> {
           putsInFlight--;
           if (put.failed()) {

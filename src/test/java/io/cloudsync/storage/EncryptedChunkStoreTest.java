@@ -92,6 +92,19 @@ class EncryptedChunkStoreTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("backends")
+  @DisplayName("stores a chunk hashed when it was cut under that hash, and a second put of the same bytes writes nothing")
+  void hashedBeforehand(String name, BlobStore blobs) {
+    ChunkStore chunks = new EncryptedChunkStore(vertx, blobs, keys);
+    byte[] plain = uniqueRandom(700_000);
+    PlainChunk chunk = PlainChunk.of(plain.clone());
+    assertThat(chunk.sha256()).isEqualTo(ChunkCodecTest.nameOf(plain));
+    assertThat(chunks.put(chunk).await()).isTrue();
+    assertThat(chunks.get(chunk.sha256()).await().getBytes()).isEqualTo(plain);
+    assertThat(chunks.put(PlainChunk.of(plain.clone())).await()).isFalse();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("backends")
   @DisplayName("keeps neither plain bytes nor plain text in the backend, and compressible chunks take less room")
   void storedEncrypted(String name, BlobStore blobs) {
     ChunkStore chunks = new EncryptedChunkStore(vertx, blobs, keys);
