@@ -25,7 +25,7 @@ public interface ChunkStore {
    * names by hashing can skip that here.
    */
   default Future<Boolean> put(PlainChunk chunk) {
-    return put(chunk.sha256(), Buffer.buffer(chunk.bytes()));
+    return put(chunk.sha256(), Buffers.wrap(chunk.bytes()));
   }
 
   /** The plain bytes; fails with {@link BlobNotFoundException} when the chunk is not stored. */

@@ -47,7 +47,7 @@ public final class EncryptedChunkStore implements ChunkStore {
     String sha256 = chunk.sha256();
     return blobs.exists(sha256).compose(present -> present
         ? Future.succeededFuture(false)
-        : vertx.executeBlocking(() -> Buffer.buffer(codec.encode(chunk)), false)
+        : vertx.executeBlocking(() -> Buffers.wrap(codec.encode(chunk)), false)
             .compose(encoded -> blobs.put(sha256, encoded))
             .map(true));
   }

@@ -47,7 +47,7 @@ public final class LocalBlobStore implements BlobStore {
       Path temp = tmp.resolve(UUID.randomUUID() + ".part");
       try {
         try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-          ByteBuffer bytes = ByteBuffer.wrap(data.getBytes());
+          ByteBuffer bytes = Buffers.view(data);
           while (bytes.hasRemaining()) {
             channel.write(bytes);
           }
