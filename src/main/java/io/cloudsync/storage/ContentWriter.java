@@ -29,11 +29,12 @@ import java.util.Set;
  *       {@link #QUEUED_INPUT_LIMIT} bytes wait to be scanned;</li>
  *   <li>one worker task at a time per upload scans queued batches: the whole-content hash and the
  *       chunk boundaries (CPU work, so off the event loop, and in order, since both run over the
- *       stream in order). No scan starts while {@link #PUT_WINDOW} or more chunks wait to be
- *       stored;</li>
+ *       stream in order). No scan starts while {@link #CUT_AHEAD} or more cut chunks wait for a
+ *       place in the next stage;</li>
  *   <li>at most {@link #PUT_WINDOW} chunks are stored at once: each is hashed on a worker (in
  *       parallel, unlike the scan), then put, which encodes on a worker and writes to the blob
- *       store.</li>
+ *       store. Most of a put's time is the blob store waiting (file creation, fsync, rename), so
+ *       several run at once, or the CPU work of the other stages would wait behind them.</li>
  * </ol>
  * So memory per upload stays at a few times {@link ChunkStore#MAX_CHUNK} whatever the body's size
  * or the store's speed.
@@ -41,7 +42,8 @@ import java.util.Set;
 public final class ContentWriter {
   static final int BATCH = 1 << 20;
   static final int QUEUED_INPUT_LIMIT = 2 * BATCH;
-  static final int PUT_WINDOW = 2;
+  static final int PUT_WINDOW = 6;
+  static final int CUT_AHEAD = 2;
   /** Slices a whole in-memory buffer is fed in by {@link #write(Buffer, long)}. */
   private static final int SLICE = 64 * 1024;
   private static final HexFormat HEX = HexFormat.of();
@@ -205,7 +207,7 @@ public final class ContentWriter {
     }
 
     private void scanNext() {
-      if (done || scanning || scannedAll || ready.size() >= PUT_WINDOW) {
+      if (done || scanning || scannedAll || ready.size() >= CUT_AHEAD) {
         return;
       }
       if (queued.isEmpty() && !ended) {
