@@ -26,11 +26,12 @@ import java.util.Set;
  * <p>Three stages, each bounded, each pushing back on the one before:
  * <ol>
  *   <li>the event loop copies arriving buffers into 1 MiB batches and pauses the body once
- *       {@link #QUEUED_INPUT_LIMIT} bytes wait to be scanned;</li>
- *   <li>one worker task at a time per upload scans queued batches: the whole-content hash and the
- *       chunk boundaries (CPU work, so off the event loop, and in order, since both run over the
- *       stream in order). No scan starts while {@link #CUT_AHEAD} or more cut chunks wait for a
- *       place in the next stage;</li>
+ *       {@link #QUEUED_INPUT_LIMIT} bytes wait to be scanned or hashed;</li>
+ *   <li>two sequences of worker tasks, one task at a time each, go over the queued batches in
+ *       stream order (CPU work, so off the event loop): the scan finds the chunk boundaries, and
+ *       beside it the hasher computes the hash of the whole content. Apart, each is half the
+ *       work that has to keep up with the body alone. No scan starts while {@link #CUT_AHEAD} or
+ *       more cut chunks wait for a place in the next stage;</li>
  *   <li>at most {@link #PUT_WINDOW} chunks are stored at once: each is hashed on a worker (in
  *       parallel, unlike the scan), then put, which encodes on a worker and writes to the blob
  *       store. Most of a put's time is the blob store waiting (file creation, fsync, rename), so
@@ -91,14 +92,23 @@ public final class ContentWriter {
     return new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "The content is larger than the limit of " + maxSize + " bytes");
   }
 
-  private record Batch(byte[] bytes, int length) {
+  /**
+   * A filled input batch. The scan and the whole-content hash each read it once, in their own
+   * time; its array goes back to the spares when both are done ({@code holders}, context only).
+   */
+  private static final class Batch {
+    private final byte[] bytes;
+    private final int length;
+    private int holders = 2;
+
+    Batch(byte[] bytes, int length) {
+      this.bytes = bytes;
+      this.length = length;
+    }
   }
 
   /** A cut chunk and its place in the manifest; its name is filled in there once it is hashed. */
   private record Chunk(int index, byte[] bytes) {
-  }
-
-  private record Scanned(List<Chunk> chunks, String wholeSha256) {
   }
 
   /** One body being stored. Fields marked "context" are only touched on {@link #context}. */
@@ -110,19 +120,22 @@ public final class ContentWriter {
 
     // Scanner: touched by one worker task at a time, each started after the previous one finished.
     private final FastCdc cdc = new FastCdc(minChunk, averageChunk, maxChunk);
-    private final MessageDigest whole = ChunkCodec.newSha256();
     private final byte[] assembly = new byte[maxChunk];
     private int assembled;
     private int chunksCut;
 
     // Context.
     private long received;
+    /** Hasher: the same, for the hash of the whole content, which runs beside the scan. */
+    private final MessageDigest whole = ChunkCodec.newSha256();
     private byte[] filling;
     private int filled;
     private final ArrayDeque<Batch> queued = new ArrayDeque<>();
+    private final ArrayDeque<Batch> toHash = new ArrayDeque<>();
     private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
     private long queuedBytes;
     private boolean scanning;
+    private boolean hashing;
     private boolean ended;
     private boolean scannedAll;
     private boolean paused;
@@ -185,12 +198,15 @@ public final class ContentWriter {
         }
       }
       scanNext();
+      hashNext();
       updateFlow();
     }
 
     private void queueFilling() {
       if (filling != null && filled > 0) {
-        queued.add(new Batch(filling, filled));
+        Batch batch = new Batch(filling, filled);
+        queued.add(batch);
+        toHash.add(batch);
         queuedBytes += filled;
         filling = null;
         filled = 0;
@@ -204,6 +220,17 @@ public final class ContentWriter {
       ended = true;
       queueFilling();
       scanNext();
+      hashNext();
+      finishIfDone();
+    }
+
+    private void release(Batch batch) {
+      if (--batch.holders == 0) {
+        queuedBytes -= batch.length;
+        if (spare.size() < 2) {
+          spare.add(batch.bytes);
+        }
+      }
     }
 
     private void scanNext() {
@@ -219,12 +246,7 @@ public final class ContentWriter {
       scanning = true;
       context.executeBlocking(() -> scan(batches, last), false).onComplete(scan -> {
         scanning = false;
-        for (Batch batch : batches) {
-          queuedBytes -= batch.length();
-          if (spare.size() < 2) {
-            spare.add(batch.bytes());
-          }
-        }
+        batches.forEach(this::release);
         if (done) {
           return;
         }
@@ -232,15 +254,12 @@ public final class ContentWriter {
           fail(scan.cause());
           return;
         }
-        for (Chunk chunk : scan.result().chunks()) {
+        for (Chunk chunk : scan.result()) {
           hashes.add(null);
           sizes.add(chunk.bytes().length);
           ready.add(chunk);
         }
-        if (last) {
-          wholeSha256 = scan.result().wholeSha256();
-          scannedAll = true;
-        }
+        scannedAll = last;
         putNext();
         scanNext();
         updateFlow();
@@ -248,13 +267,12 @@ public final class ContentWriter {
       });
     }
 
-    /** Worker side: hash and cut the batches, in stream order. */
-    private Scanned scan(List<Batch> batches, boolean last) {
+    /** Worker side: cut the batches into chunks, in stream order. */
+    private List<Chunk> scan(List<Batch> batches, boolean last) {
       List<Chunk> chunks = new ArrayList<>();
       for (Batch batch : batches) {
-        byte[] bytes = batch.bytes();
-        int length = batch.length();
-        whole.update(bytes, 0, length);
+        byte[] bytes = batch.bytes;
+        int length = batch.length;
         int offset = 0;
         while (offset < length) {
           int cut = cdc.next(bytes, offset, length - offset);
@@ -267,13 +285,48 @@ public final class ContentWriter {
           offset = end;
         }
       }
-      if (!last) {
-        return new Scanned(chunks, null);
-      }
-      if (assembled > 0) {
+      if (last && assembled > 0) {
         chunks.add(takeChunk());
       }
-      return new Scanned(chunks, HEX.formatHex(whole.digest()));
+      return chunks;
+    }
+
+    /**
+     * The hash of the whole content, one worker task at a time over the batches in order: a second
+     * sequential pass beside the scan, rather than inside it, so that neither waits for the other.
+     */
+    private void hashNext() {
+      if (done || hashing) {
+        return;
+      }
+      if (toHash.isEmpty()) {
+        if (ended && wholeSha256 == null) {
+          wholeSha256 = HEX.formatHex(whole.digest());
+        }
+        return;
+      }
+      List<Batch> batches = new ArrayList<>(toHash);
+      toHash.clear();
+      hashing = true;
+      context.executeBlocking(() -> {
+        for (Batch batch : batches) {
+          whole.update(batch.bytes, 0, batch.length);
+        }
+        return null;
+      }, false).onComplete(hashed -> {
+        hashing = false;
+        batches.forEach(this::release);
+        if (done) {
+          return;
+        }
+        if (hashed.failed()) {
+          fail(hashed.cause());
+          return;
+        }
+        hashNext();
+        updateFlow();
+        finishIfDone();
+      });
     }
 
     private Chunk takeChunk() {
@@ -325,7 +378,7 @@ public final class ContentWriter {
     }
 
     private void finishIfDone() {
-      if (!done && scannedAll && ready.isEmpty() && putsInFlight == 0) {
+      if (!done && scannedAll && wholeSha256 != null && ready.isEmpty() && putsInFlight == 0) {
         done = true;
         result.complete(new Content(received, wholeSha256, hashes, sizes, new java.util.ArrayList<>(reused)));
       }
@@ -338,6 +391,7 @@ public final class ContentWriter {
       done = true;
       body.pause();
       queued.clear();
+      toHash.clear();
       ready.clear();
       filling = null;
       result.fail(failure);
