@@ -25,7 +25,7 @@ import java.util.Set;
  *
  * <p>Three stages, each bounded, each pushing back on the one before:
  * <ol>
- *   <li>the event loop copies arriving buffers into 1 MiB batches and pauses the body once
+ *   <li>the event loop copies arriving buffers into batches of {@link #BATCH} bytes and pauses the body once
  *       {@link #QUEUED_INPUT_LIMIT} bytes wait to be scanned or hashed;</li>
  *   <li>two sequences of worker tasks, one task at a time each, go over the queued batches in
  *       stream order (CPU work, so off the event loop): the scan finds the chunk boundaries, and
@@ -41,8 +41,12 @@ import java.util.Set;
  * or the store's speed.
  */
 public final class ContentWriter {
-  static final int BATCH = 1 << 20;
-  static final int QUEUED_INPUT_LIMIT = 2 * BATCH;
+  /**
+   * Input batches stay under half a G1 region of the smallest heaps (1 MiB regions up to 2 GiB):
+   * larger arrays are "humongous", and a steady stream of them kept the collector marking.
+   */
+  static final int BATCH = 256 * 1024;
+  static final int QUEUED_INPUT_LIMIT = 2 << 20;
   static final int PUT_WINDOW = 6;
   static final int CUT_AHEAD = 2;
   /** Slices a whole in-memory buffer is fed in by {@link #write(Buffer, long)}. */
@@ -227,7 +231,7 @@ public final class ContentWriter {
     private void release(Batch batch) {
       if (--batch.holders == 0) {
         queuedBytes -= batch.length;
-        if (spare.size() < 2) {
+        if (spare.size() < QUEUED_INPUT_LIMIT / BATCH) {
           spare.add(batch.bytes);
         }
       }
