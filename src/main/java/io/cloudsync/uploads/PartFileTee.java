@@ -2,13 +2,16 @@ package io.cloudsync.uploads;
 
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.file.AsyncFile;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.streams.ReadStream;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
 
 /**
  * The PATCH that completes a tus upload, as one stream of the whole content for a reader (the
@@ -24,10 +27,12 @@ import java.security.MessageDigest;
 final class PartFileTee implements ReadStream<Buffer> {
   /**
    * The body arrives in pieces of some KiB; each write to an AsyncFile is a task on a worker thread,
-   * and one per piece cost more in thread hand-overs than the copying itself. So pieces are gathered,
-   * into buffers small enough that the collector does not treat them as humongous objects.
+   * and one per piece cost more in thread hand-overs than the copying itself. So pieces are gathered
+   * into arrays of this size, small enough that the collector does not treat them as humongous
+   * objects, and each array is used again once its write is done.
    */
   private static final int PART_WRITE = 256 * 1024;
+  private static final int SPARE_ARRAYS = 4;
 
   /** What the body added to the part file: its byte count, whether it matched the checksum, why it stopped early. */
   record Appended(long bytes, boolean matches, Throwable failure) {
@@ -51,7 +56,9 @@ final class PartFileTee implements ReadStream<Buffer> {
   private boolean partFull;
   private boolean finished;
   private long count;
-  private Buffer gathered = Buffer.buffer(PART_WRITE);
+  private byte[] gathering;
+  private int gathered;
+  private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
   private Throwable failure;
 
   /**
@@ -184,9 +191,17 @@ final class PartFileTee implements ReadStream<Buffer> {
     if (digest != null) {
       digest.update(buffer.getBytes());
     }
-    gathered.appendBuffer(buffer);
-    if (gathered.length() >= PART_WRITE) {
-      writeGathered();
+    for (int at = 0; at < buffer.length(); ) {
+      if (gathering == null) {
+        gathering = spare.isEmpty() ? new byte[PART_WRITE] : spare.poll();
+      }
+      int piece = Math.min(buffer.length() - at, PART_WRITE - gathered);
+      buffer.getBytes(at, at + piece, gathering, gathered);
+      gathered += piece;
+      at += piece;
+      if (gathered == PART_WRITE) {
+        writeGathered();
+      }
     }
     if (part.writeQueueFull()) {
       partFull = true;
@@ -227,9 +242,15 @@ final class PartFileTee implements ReadStream<Buffer> {
   }
 
   private void writeGathered() {
-    if (gathered.length() > 0) {
-      part.write(gathered);
-      gathered = Buffer.buffer(PART_WRITE);
+    if (gathered > 0) {
+      byte[] written = gathering;
+      part.write(BufferInternal.buffer(Unpooled.wrappedBuffer(written, 0, gathered))).onComplete(done -> {
+        if (spare.size() < SPARE_ARRAYS) {
+          spare.add(written);
+        }
+      });
+      gathering = null;
+      gathered = 0;
     }
   }
 
