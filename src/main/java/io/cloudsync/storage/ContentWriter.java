@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 
 /**
  * Streams file content into the chunk store: cuts it with {@link FastCdc}, names each chunk by its
@@ -248,17 +249,9 @@ public final class ContentWriter {
       queued.clear();
       boolean last = ended;
       scanning = true;
-      context.executeBlocking(() -> scan(batches, last), false).onComplete(scan -> {
+      overBatches(batches, () -> scan(batches, last), chunks -> {
         scanning = false;
-        batches.forEach(this::release);
-        if (done) {
-          return;
-        }
-        if (scan.failed()) {
-          fail(scan.cause());
-          return;
-        }
-        for (Chunk chunk : scan.result()) {
+        for (Chunk chunk : chunks) {
           hashes.add(null);
           sizes.add(chunk.bytes().length);
           ready.add(chunk);
@@ -268,6 +261,24 @@ public final class ContentWriter {
         scanNext();
         updateFlow();
         finishIfDone();
+      });
+    }
+
+    /**
+     * Runs work over batches taken from the queue on a worker, gives the batches back, and hands
+     * the result to {@code then} on the context, unless the upload has ended or the work failed.
+     */
+    private <T> void overBatches(List<Batch> batches, Callable<T> work, Handler<T> then) {
+      context.executeBlocking(work, false).onComplete(result -> {
+        batches.forEach(this::release);
+        if (done) {
+          return;
+        }
+        if (result.failed()) {
+          fail(result.cause());
+          return;
+        }
+        then.handle(result.result());
       });
     }
 
@@ -312,21 +323,13 @@ public final class ContentWriter {
       List<Batch> batches = new ArrayList<>(toHash);
       toHash.clear();
       hashing = true;
-      context.executeBlocking(() -> {
+      overBatches(batches, () -> {
         for (Batch batch : batches) {
           whole.update(batch.bytes, 0, batch.length);
         }
         return null;
-      }, false).onComplete(hashed -> {
+      }, hashed -> {
         hashing = false;
-        batches.forEach(this::release);
-        if (done) {
-          return;
-        }
-        if (hashed.failed()) {
-          fail(hashed.cause());
-          return;
-        }
         hashNext();
         updateFlow();
         finishIfDone();
