@@ -26,8 +26,8 @@ import java.util.concurrent.Callable;
  *
  * <p>Three stages, each bounded, each pushing back on the one before:
  * <ol>
- *   <li>the event loop copies arriving buffers into batches of {@link #BATCH} bytes and pauses the body once
- *       {@link #QUEUED_INPUT_LIMIT} bytes wait to be scanned or hashed;</li>
+ *   <li>the event loop copies arriving buffers into batches of {@link #BATCH} bytes and pauses
+ *       the body once {@link #QUEUED_INPUT_LIMIT} bytes wait to be scanned or hashed;</li>
  *   <li>two sequences of worker tasks, one task at a time each, go over the queued batches in
  *       stream order (CPU work, so off the event loop): the scan finds the chunk boundaries, and
  *       beside it the hasher computes the hash of the whole content. Apart, each is half the
@@ -129,10 +129,11 @@ public final class ContentWriter {
     private int assembled;
     private int chunksCut;
 
+    // Hasher: the same, for the hash of the whole content; digested on the context after its last task.
+    private final MessageDigest whole = ChunkCodec.newSha256();
+
     // Context.
     private long received;
-    /** Hasher: the same, for the hash of the whole content, which runs beside the scan. */
-    private final MessageDigest whole = ChunkCodec.newSha256();
     private byte[] filling;
     private int filled;
     private final ArrayDeque<Batch> queued = new ArrayDeque<>();
