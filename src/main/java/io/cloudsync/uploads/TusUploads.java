@@ -155,12 +155,11 @@ public final class TusUploads {
    * bytes received, or that comes while another is writing; the refused body is drained.
    */
   private <T> Future<T> claimed(Upload upload, long offset, ReadStream<Buffer> body, Function<AsyncFile, Future<T>> work) {
-    ApiException refused = offset != upload.received()
-        ? new ApiException(ErrorCode.CONFLICT, "Upload-Offset " + offset + " does not match the " + upload.received() + " bytes received")
-        : !busy.add(upload.id()) ? new ApiException(ErrorCode.CONFLICT, "Another PATCH is writing to this upload") : null;
-    if (refused != null) {
-      body.resume();
-      return Future.failedFuture(refused);
+    if (offset != upload.received()) {
+      return refuse(body, "Upload-Offset " + offset + " does not match the " + upload.received() + " bytes received");
+    }
+    if (!busy.add(upload.id())) {
+      return refuse(body, "Another PATCH is writing to this upload");
     }
     String file = part(upload.id()).toString();
     return vertx.fileSystem().truncate(file, upload.received())
@@ -170,6 +169,11 @@ public final class TusUploads {
           busy.remove(upload.id());
           return Future.succeededFuture();
         });
+  }
+
+  private static <T> Future<T> refuse(ReadStream<Buffer> body, String why) {
+    body.resume();
+    return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, why));
   }
 
   /** Drops a PATCH's bytes that failed its checksum. */
