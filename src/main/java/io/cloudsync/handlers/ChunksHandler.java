@@ -6,6 +6,7 @@ import io.cloudsync.bus.Bus;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.storage.ChunkStore;
+import io.cloudsync.storage.PlainChunk;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -86,10 +87,11 @@ public final class ChunksHandler {
       return;
     }
     readAtMost(request, ChunkStore.MAX_CHUNK)
-        .compose(body -> vertx.executeBlocking(() -> sha256(body), false).compose(actual -> actual.equals(hash)
-            ? Future.succeededFuture(body)
-            : Future.failedFuture(new ApiException(ErrorCode.HASH_MISMATCH, "The bytes do not hash to " + hash))))
-        .compose(body -> chunks.put(hash, body).map(body.length()))
+        .compose(body -> vertx.executeBlocking(() -> PlainChunk.of(body.getBytes()), false))
+        .compose(chunk -> chunk.sha256().equals(hash)
+            ? Future.succeededFuture(chunk)
+            : Future.failedFuture(new ApiException(ErrorCode.HASH_MISMATCH, "The bytes do not hash to " + hash)))
+        .compose(chunk -> chunks.put(chunk).map(chunk.length()))
         .compose(size -> Bus.request(vertx, Addresses.METADATA_GRANT_CHUNKS, new JsonObject()
                 .put("actor", Principal.of(ctx).userId())
                 .put("hashes", new JsonArray().add(hash)).put("sizes", new JsonArray().add(size)))
@@ -178,10 +180,6 @@ public final class ChunksHandler {
     request.endHandler(v -> done.tryComplete(body));
     request.resume();
     return done.future();
-  }
-
-  static String sha256(Buffer data) {
-    return HexFormat.of().formatHex(newSha256().digest(data.getBytes()));
   }
 
   private static MessageDigest newSha256() {

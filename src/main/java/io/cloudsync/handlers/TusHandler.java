@@ -6,6 +6,7 @@ import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
+import io.cloudsync.storage.Content;
 import io.cloudsync.storage.ContentWriter;
 import io.cloudsync.uploads.TusUploads;
 import io.vertx.core.Future;
@@ -166,11 +167,20 @@ public final class TusHandler {
       return;
     }
     String userId = Principal.of(ctx).userId();
+    long declared = declaredLength(ctx);
     uploads.find(ctx.pathParam("upload"), userId)
-        .compose(upload -> upload.complete() && upload.nodeId() != null
-            ? Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "This upload is complete"))
-            : uploads.append(upload, offset, ctx.request(), checksum))
-        .compose(upload -> upload.complete() ? finish(userId, upload) : Future.succeededFuture(upload))
+        .compose(upload -> {
+          if (upload.complete() && upload.nodeId() != null) {
+            return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "This upload is complete"));
+          }
+          if (declared > 0 && offset == upload.received() && offset + declared == upload.length()) {
+            // The last PATCH: chunk its bytes as they arrive rather than after they are all in the part file.
+            return uploads.appendLast(upload, offset, ctx.request(), checksum,
+                content -> writer.write(content, maxFileSize), content -> commit(userId, upload, content));
+          }
+          return uploads.append(upload, offset, ctx.request(), checksum)
+              .compose(appended -> appended.complete() ? finish(userId, appended) : Future.succeededFuture(appended));
+        })
         .onSuccess(upload -> {
           HttpServerResponse response = tus(ctx).putHeader("Upload-Offset", String.valueOf(upload.received()));
           if (upload.nodeId() != null) {
@@ -187,18 +197,34 @@ public final class TusHandler {
 
   /** Chunks the finished part file into the store and commits it as the file's newest version. */
   private Future<TusUploads.Upload> finish(String userId, TusUploads.Upload upload) {
+    return uploads.openForRead(upload)
+        .compose(file -> writer.write(file, maxFileSize).eventually(() -> closeQuietly(file)))
+        .compose(content -> commit(userId, upload, content))
+        .compose(node -> uploads.completed(upload, node)
+            .map(new TusUploads.Upload(upload.id(), upload.userId(), upload.spaceId(), upload.parentId(),
+                upload.filename(), upload.ifMatch(), upload.length(), upload.received(), upload.metadata(),
+                node, upload.expiresAt())));
+  }
+
+  /** Commits stored content as the newest version of the upload's file; answers the node id. */
+  private Future<String> commit(String userId, TusUploads.Upload upload, Content content) {
     JsonObject target = new JsonObject().put("actor", userId).put("space", upload.spaceId())
         .put("name", upload.filename()).put("base_version", upload.ifMatch());
     if (upload.parentId() != null) {
       target.put("parent_id", upload.parentId());
     }
-    return uploads.openForRead(upload)
-        .compose(file -> writer.write(file, maxFileSize).eventually(() -> closeQuietly(file)))
-        .compose(content -> Bus.request(vertx, Addresses.METADATA_COMMIT, ContentHandler.manifest(content).mergeIn(target)))
-        .compose(node -> uploads.completed(upload, node.getString("id"))
-            .map(new TusUploads.Upload(upload.id(), upload.userId(), upload.spaceId(), upload.parentId(),
-                upload.filename(), upload.ifMatch(), upload.length(), upload.received(), upload.metadata(),
-                node.getString("id"), upload.expiresAt())));
+    return Bus.request(vertx, Addresses.METADATA_COMMIT, ContentHandler.manifest(content).mergeIn(target))
+        .map(node -> node.getString("id"));
+  }
+
+  /** The request's Content-Length, or -1 when it has none (or a bad one) and the body is chunked. */
+  private static long declaredLength(RoutingContext ctx) {
+    String length = ctx.request().getHeader("Content-Length");
+    try {
+      return length == null ? -1 : Long.parseLong(length.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /**

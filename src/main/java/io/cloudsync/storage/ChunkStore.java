@@ -14,8 +14,19 @@ public interface ChunkStore {
   int AVERAGE_CHUNK = 1024 * 1024;
   int MAX_CHUNK = 4 * 1024 * 1024;
 
-  /** Stores the chunk unless it is there already; true when new bytes were written. */
+  /**
+   * Stores the chunk unless it is there already; true when new bytes were written. Refuses bytes
+   * whose SHA-256 is not {@code sha256}, so nobody can store content under another content's name.
+   */
   Future<Boolean> put(String sha256, Buffer plain);
+
+  /**
+   * The same for a chunk already hashed, whose name is its hash by construction: stores that check
+   * names by hashing can skip that here.
+   */
+  default Future<Boolean> put(PlainChunk chunk) {
+    return put(chunk.sha256(), Buffers.wrap(chunk.bytes()));
+  }
 
   /** The plain bytes; fails with {@link BlobNotFoundException} when the chunk is not stored. */
   Future<Buffer> get(String sha256);

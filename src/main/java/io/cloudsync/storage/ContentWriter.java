@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 
 /**
  * Streams file content into the chunk store: cuts it with {@link FastCdc}, names each chunk by its
@@ -25,23 +26,30 @@ import java.util.Set;
  *
  * <p>Three stages, each bounded, each pushing back on the one before:
  * <ol>
- *   <li>the event loop copies arriving buffers into 1 MiB batches and pauses the body once
- *       {@link #QUEUED_INPUT_LIMIT} bytes wait to be scanned;</li>
- *   <li>one worker task at a time per upload scans queued batches: the whole-content hash and the
- *       chunk boundaries (CPU work, so off the event loop, and in order, since both run over the
- *       stream in order). No scan starts while {@link #PUT_WINDOW} or more chunks wait to be
- *       stored;</li>
+ *   <li>the event loop copies arriving buffers into batches of {@link #BATCH} bytes and pauses
+ *       the body once {@link #QUEUED_INPUT_LIMIT} bytes wait to be scanned or hashed;</li>
+ *   <li>two sequences of worker tasks, one task at a time each, go over the queued batches in
+ *       stream order (CPU work, so off the event loop): the scan finds the chunk boundaries, and
+ *       beside it the hasher computes the hash of the whole content. Apart, each is half the
+ *       work that has to keep up with the body alone. No scan starts while {@link #CUT_AHEAD} or
+ *       more cut chunks wait for a place in the next stage;</li>
  *   <li>at most {@link #PUT_WINDOW} chunks are stored at once: each is hashed on a worker (in
  *       parallel, unlike the scan), then put, which encodes on a worker and writes to the blob
- *       store.</li>
+ *       store. Most of a put's time is the blob store waiting (file creation, fsync, rename), so
+ *       several run at once, or the CPU work of the other stages would wait behind them.</li>
  * </ol>
  * So memory per upload stays at a few times {@link ChunkStore#MAX_CHUNK} whatever the body's size
  * or the store's speed.
  */
 public final class ContentWriter {
-  static final int BATCH = 1 << 20;
-  static final int QUEUED_INPUT_LIMIT = 2 * BATCH;
-  static final int PUT_WINDOW = 2;
+  /**
+   * Input batches stay under half a G1 region of the smallest heaps (1 MiB regions up to 2 GiB):
+   * larger arrays are "humongous", and a steady stream of them kept the collector marking.
+   */
+  static final int BATCH = 256 * 1024;
+  static final int QUEUED_INPUT_LIMIT = 2 << 20;
+  static final int PUT_WINDOW = 6;
+  static final int CUT_AHEAD = 2;
   /** Slices a whole in-memory buffer is fed in by {@link #write(Buffer, long)}. */
   private static final int SLICE = 64 * 1024;
   private static final HexFormat HEX = HexFormat.of();
@@ -89,14 +97,23 @@ public final class ContentWriter {
     return new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "The content is larger than the limit of " + maxSize + " bytes");
   }
 
-  private record Batch(byte[] bytes, int length) {
+  /**
+   * A filled input batch. The scan and the whole-content hash each read it once, in their own
+   * time; its array goes back to the spares when both are done ({@code holders}, context only).
+   */
+  private static final class Batch {
+    private final byte[] bytes;
+    private final int length;
+    private int holders = 2;
+
+    Batch(byte[] bytes, int length) {
+      this.bytes = bytes;
+      this.length = length;
+    }
   }
 
   /** A cut chunk and its place in the manifest; its name is filled in there once it is hashed. */
   private record Chunk(int index, byte[] bytes) {
-  }
-
-  private record Scanned(List<Chunk> chunks, String wholeSha256) {
   }
 
   /** One body being stored. Fields marked "context" are only touched on {@link #context}. */
@@ -108,19 +125,23 @@ public final class ContentWriter {
 
     // Scanner: touched by one worker task at a time, each started after the previous one finished.
     private final FastCdc cdc = new FastCdc(minChunk, averageChunk, maxChunk);
-    private final MessageDigest whole = ChunkCodec.newSha256();
     private final byte[] assembly = new byte[maxChunk];
     private int assembled;
     private int chunksCut;
+
+    // Hasher: the same, for the hash of the whole content; digested on the context after its last task.
+    private final MessageDigest whole = ChunkCodec.newSha256();
 
     // Context.
     private long received;
     private byte[] filling;
     private int filled;
     private final ArrayDeque<Batch> queued = new ArrayDeque<>();
+    private final ArrayDeque<Batch> toHash = new ArrayDeque<>();
     private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
     private long queuedBytes;
     private boolean scanning;
+    private boolean hashing;
     private boolean ended;
     private boolean scannedAll;
     private boolean paused;
@@ -183,12 +204,15 @@ public final class ContentWriter {
         }
       }
       scanNext();
+      hashNext();
       updateFlow();
     }
 
     private void queueFilling() {
       if (filling != null && filled > 0) {
-        queued.add(new Batch(filling, filled));
+        Batch batch = new Batch(filling, filled);
+        queued.add(batch);
+        toHash.add(batch);
         queuedBytes += filled;
         filling = null;
         filled = 0;
@@ -202,10 +226,21 @@ public final class ContentWriter {
       ended = true;
       queueFilling();
       scanNext();
+      hashNext();
+      finishIfDone();
+    }
+
+    private void release(Batch batch) {
+      if (--batch.holders == 0) {
+        queuedBytes -= batch.length;
+        if (spare.size() < QUEUED_INPUT_LIMIT / BATCH) {
+          spare.add(batch.bytes);
+        }
+      }
     }
 
     private void scanNext() {
-      if (done || scanning || scannedAll || ready.size() >= PUT_WINDOW) {
+      if (done || scanning || scannedAll || ready.size() >= CUT_AHEAD) {
         return;
       }
       if (queued.isEmpty() && !ended) {
@@ -215,30 +250,14 @@ public final class ContentWriter {
       queued.clear();
       boolean last = ended;
       scanning = true;
-      context.executeBlocking(() -> scan(batches, last), false).onComplete(scan -> {
+      overBatches(batches, () -> scan(batches, last), chunks -> {
         scanning = false;
-        for (Batch batch : batches) {
-          queuedBytes -= batch.length();
-          if (spare.size() < 2) {
-            spare.add(batch.bytes());
-          }
-        }
-        if (done) {
-          return;
-        }
-        if (scan.failed()) {
-          fail(scan.cause());
-          return;
-        }
-        for (Chunk chunk : scan.result().chunks()) {
+        for (Chunk chunk : chunks) {
           hashes.add(null);
           sizes.add(chunk.bytes().length);
           ready.add(chunk);
         }
-        if (last) {
-          wholeSha256 = scan.result().wholeSha256();
-          scannedAll = true;
-        }
+        scannedAll = last;
         putNext();
         scanNext();
         updateFlow();
@@ -246,13 +265,30 @@ public final class ContentWriter {
       });
     }
 
-    /** Worker side: hash and cut the batches, in stream order. */
-    private Scanned scan(List<Batch> batches, boolean last) {
+    /**
+     * Runs work over batches taken from the queue on a worker, gives the batches back, and hands
+     * the result to {@code then} on the context, unless the upload has ended or the work failed.
+     */
+    private <T> void overBatches(List<Batch> batches, Callable<T> work, Handler<T> then) {
+      context.executeBlocking(work, false).onComplete(result -> {
+        batches.forEach(this::release);
+        if (done) {
+          return;
+        }
+        if (result.failed()) {
+          fail(result.cause());
+          return;
+        }
+        then.handle(result.result());
+      });
+    }
+
+    /** Worker side: cut the batches into chunks, in stream order. */
+    private List<Chunk> scan(List<Batch> batches, boolean last) {
       List<Chunk> chunks = new ArrayList<>();
       for (Batch batch : batches) {
-        byte[] bytes = batch.bytes();
-        int length = batch.length();
-        whole.update(bytes, 0, length);
+        byte[] bytes = batch.bytes;
+        int length = batch.length;
         int offset = 0;
         while (offset < length) {
           int cut = cdc.next(bytes, offset, length - offset);
@@ -265,13 +301,40 @@ public final class ContentWriter {
           offset = end;
         }
       }
-      if (!last) {
-        return new Scanned(chunks, null);
-      }
-      if (assembled > 0) {
+      if (last && assembled > 0) {
         chunks.add(takeChunk());
       }
-      return new Scanned(chunks, HEX.formatHex(whole.digest()));
+      return chunks;
+    }
+
+    /**
+     * The hash of the whole content, one worker task at a time over the batches in order: a second
+     * sequential pass beside the scan, rather than inside it, so that neither waits for the other.
+     */
+    private void hashNext() {
+      if (done || hashing) {
+        return;
+      }
+      if (toHash.isEmpty()) {
+        if (ended && wholeSha256 == null) {
+          wholeSha256 = HEX.formatHex(whole.digest());
+        }
+        return;
+      }
+      List<Batch> batches = new ArrayList<>(toHash);
+      toHash.clear();
+      hashing = true;
+      overBatches(batches, () -> {
+        for (Batch batch : batches) {
+          whole.update(batch.bytes, 0, batch.length);
+        }
+        return null;
+      }, hashed -> {
+        hashing = false;
+        hashNext();
+        updateFlow();
+        finishIfDone();
+      });
     }
 
     private Chunk takeChunk() {
@@ -285,11 +348,12 @@ public final class ContentWriter {
         Chunk chunk = ready.poll();
         putsInFlight++;
         String[] name = new String[1];
-        context.executeBlocking(() -> HEX.formatHex(ChunkCodec.sha256(chunk.bytes())), false).compose(sha256 -> {
+        context.executeBlocking(() -> PlainChunk.of(chunk.bytes()), false).compose(plain -> {
+          String sha256 = plain.sha256();
           hashes.set(chunk.index(), sha256);
           name[0] = sha256;
           // A chunk repeated inside one file (runs of zeros, say) is stored once.
-          return putThisUpload.add(sha256) ? store.put(sha256, Buffer.buffer(chunk.bytes())) : Future.succeededFuture(false);
+          return putThisUpload.add(sha256) ? store.put(plain) : Future.succeededFuture(false);
         }).onComplete(put -> onContext(() -> {
           putsInFlight--;
           if (put.failed()) {
@@ -322,7 +386,7 @@ public final class ContentWriter {
     }
 
     private void finishIfDone() {
-      if (!done && scannedAll && ready.isEmpty() && putsInFlight == 0) {
+      if (!done && scannedAll && wholeSha256 != null && ready.isEmpty() && putsInFlight == 0) {
         done = true;
         result.complete(new Content(received, wholeSha256, hashes, sizes, new java.util.ArrayList<>(reused)));
       }
@@ -335,6 +399,7 @@ public final class ContentWriter {
       done = true;
       body.pause();
       queued.clear();
+      toHash.clear();
       ready.clear();
       filling = null;
       result.fail(failure);

@@ -31,13 +31,29 @@ public final class EncryptedChunkStore implements ChunkStore {
   @Override
   public Future<Boolean> put(String sha256, Buffer plain) {
     if (plain.length() > ChunkStore.MAX_CHUNK) {
-      return Future.failedFuture(new IllegalArgumentException("a chunk holds at most " + ChunkStore.MAX_CHUNK + " bytes"));
+      return Future.failedFuture(tooLarge());
     }
-    return named(sha256).compose(blobs::exists).compose(present -> present
+    return named(sha256)
+        .compose(name -> vertx.executeBlocking(() -> PlainChunk.of(plain.getBytes()), false))
+        .compose(chunk -> chunk.sha256().equals(sha256) ? put(chunk)
+            : Future.failedFuture(new IllegalArgumentException("the bytes do not hash to " + sha256)));
+  }
+
+  @Override
+  public Future<Boolean> put(PlainChunk chunk) {
+    if (chunk.length() > ChunkStore.MAX_CHUNK) {
+      return Future.failedFuture(tooLarge());
+    }
+    String sha256 = chunk.sha256();
+    return blobs.exists(sha256).compose(present -> present
         ? Future.succeededFuture(false)
-        : vertx.executeBlocking(() -> Buffer.buffer(codec.encode(sha256, plain.getBytes())), false)
+        : vertx.executeBlocking(() -> Buffers.wrap(codec.encode(chunk)), false)
             .compose(encoded -> blobs.put(sha256, encoded))
             .map(true));
+  }
+
+  private static IllegalArgumentException tooLarge() {
+    return new IllegalArgumentException("a chunk holds at most " + ChunkStore.MAX_CHUNK + " bytes");
   }
 
   @Override

@@ -12,7 +12,9 @@ import io.vertx.core.streams.ReadStream;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.OffsetDateTime;
@@ -20,6 +22,7 @@ import java.util.Base64;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -132,37 +135,52 @@ public final class TusUploads {
    * after them); with one, the PATCH counts only whole and matching (460 otherwise).
    */
   public Future<Upload> append(Upload upload, long offset, ReadStream<Buffer> body, Checksum checksum) {
+    String file = part(upload.id()).toString();
+    return claimed(upload, offset, body, out -> write(upload, body, out, checksum)
+        .compose(written -> {
+          boolean keep = checksum == null || written.matches();
+          if (!keep) {
+            return discard(upload, file);
+          }
+          return record(upload, upload.received() + written.bytes())
+              .compose(recorded -> written.failure() != null
+                  ? Future.failedFuture(written.failure())
+                  : Future.succeededFuture(recorded));
+        }));
+  }
+
+  /**
+   * Runs a PATCH's work on the part file, cut back to the bytes received and open for writing after
+   * them, as the only PATCH writing to the upload. Refuses (409) a PATCH whose offset is not the
+   * bytes received, or that comes while another is writing; the refused body is drained.
+   */
+  private <T> Future<T> claimed(Upload upload, long offset, ReadStream<Buffer> body, Function<AsyncFile, Future<T>> work) {
     if (offset != upload.received()) {
-      body.resume();
-      return Future.failedFuture(new ApiException(ErrorCode.CONFLICT,
-          "Upload-Offset " + offset + " does not match the " + upload.received() + " bytes received"));
+      return refuse(body, "Upload-Offset " + offset + " does not match the " + upload.received() + " bytes received");
     }
     if (!busy.add(upload.id())) {
-      body.resume();
-      return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "Another PATCH is writing to this upload"));
+      return refuse(body, "Another PATCH is writing to this upload");
     }
     String file = part(upload.id()).toString();
     return vertx.fileSystem().truncate(file, upload.received())
         .compose(v -> vertx.fileSystem().open(file, new OpenOptions().setWrite(true).setCreate(false)))
-        .compose(out -> write(upload, body, out, checksum))
-        .compose(written -> {
-          boolean keep = checksum == null || written.matches();
-          if (!keep) {
-            return vertx.fileSystem().truncate(file, upload.received())
-                .compose(v -> Future.failedFuture(new ApiException(ErrorCode.CHECKSUM_MISMATCH,
-                    "The PATCH body does not match Upload-Checksum; its bytes were discarded")));
-          }
-          return pool.preparedQuery("UPDATE uploads SET received = $2, expires_at = now() + make_interval(hours => $3) "
-                  + "WHERE id = $1::uuid RETURNING " + COLUMNS)
-              .execute(Tuple.of(upload.id(), upload.received() + written.bytes(), expireHours))
-              .compose(rows -> written.failure() != null
-                  ? Future.failedFuture(written.failure())
-                  : Future.succeededFuture(upload(rows.iterator().next())));
-        })
+        .compose(work)
         .eventually(() -> {
           busy.remove(upload.id());
           return Future.succeededFuture();
         });
+  }
+
+  private static <T> Future<T> refuse(ReadStream<Buffer> body, String why) {
+    body.resume();
+    return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, why));
+  }
+
+  /** Drops a PATCH's bytes that failed its checksum. */
+  private <T> Future<T> discard(Upload upload, String file) {
+    return vertx.fileSystem().truncate(file, upload.received())
+        .compose(v -> Future.failedFuture(new ApiException(ErrorCode.CHECKSUM_MISMATCH,
+            "The PATCH body does not match Upload-Checksum; its bytes were discarded")));
   }
 
   private record Written(long bytes, boolean matches, Throwable failure) {
@@ -216,6 +234,73 @@ public final class TusUploads {
     body.endHandler(v -> finish.run());
     body.resume();
     return done.future();
+  }
+
+  /**
+   * The PATCH that brings the upload to its full length: its body is appended to the part file and,
+   * at the same time, the whole content (the bytes received before it, then the body) is streamed
+   * into {@code store}, whose result {@code commit} turns into the node the upload became. The
+   * answer carries that node. Chunking while the bytes arrive, rather than reading the part file
+   * back afterwards, lets the upload go at the speed of a plain PUT; and the part file is synced
+   * only where it is still needed: when the upload does not commit, every byte stays received
+   * (none with a checksum that fails) and a later PATCH can finish it, as after {@link #append}.
+   */
+  public <T> Future<Upload> appendLast(Upload upload, long offset, ReadStream<Buffer> body, Checksum checksum,
+                                       Function<ReadStream<Buffer>, Future<T>> store,
+                                       Function<T, Future<String>> commit) {
+    String file = part(upload.id()).toString();
+    return claimed(upload, offset, body, out -> {
+      out.setWritePos(upload.received());
+      Future<PartFileTee> tee = upload.received() == 0
+          ? Future.succeededFuture(new PartFileTee(null, body, out, checksum, upload.length()))
+          : vertx.fileSystem().open(file, new OpenOptions().setRead(true).setWrite(false))
+              .map(earlier -> new PartFileTee(earlier.setReadLength(upload.received()), body, out, checksum,
+                  upload.length() - upload.received()))
+              .onFailure(e -> out.close());
+      return tee.compose(both -> {
+        Future<T> stored = store.apply(both).onFailure(e -> both.detach());
+        return both.appended().compose(appended -> settle(upload, file, appended, checksum, stored, commit));
+      });
+    });
+  }
+
+  private <T> Future<Upload> settle(Upload upload, String file, PartFileTee.Appended appended, Checksum checksum,
+                                    Future<T> stored, Function<T, Future<String>> commit) {
+    long received = upload.received() + appended.bytes();
+    // Whatever happened to the stored content, it is settled before the upload is.
+    Future<Void> storeSettled = stored.<Void>mapEmpty().recover(e -> Future.succeededFuture());
+    if (appended.failure() != null) {
+      // As in append: what arrived before the connection dropped counts, unless a checksum asked for all or nothing.
+      return storeSettled
+          .compose(v -> checksum == null ? sync(file).compose(synced -> record(upload, received)).<Void>mapEmpty()
+              : vertx.fileSystem().truncate(file, upload.received()))
+          .compose(v -> Future.failedFuture(appended.failure()));
+    }
+    if (!appended.matches()) {
+      return storeSettled.compose(v -> discard(upload, file));
+    }
+    return stored.compose(commit)
+        .compose(node -> record(upload, received).compose(done -> completed(done, node))
+            .map(v -> new Upload(upload.id(), upload.userId(), upload.spaceId(), upload.parentId(), upload.filename(),
+                upload.ifMatch(), upload.length(), received, upload.metadata(), node, upload.expiresAt())))
+        .recover(failure -> sync(file).compose(v -> record(upload, received)).transform(v -> Future.failedFuture(failure)));
+  }
+
+  private Future<Upload> record(Upload upload, long received) {
+    return pool.preparedQuery("UPDATE uploads SET received = $2, expires_at = now() + make_interval(hours => $3) "
+            + "WHERE id = $1::uuid RETURNING " + COLUMNS)
+        .execute(Tuple.of(upload.id(), received, expireHours))
+        .map(rows -> upload(rows.iterator().next()));
+  }
+
+  /** Forces the part file's bytes to disk, so the received count recorded next holds after a crash. */
+  private Future<Void> sync(String file) {
+    return vertx.executeBlocking(() -> {
+      try (FileChannel channel = FileChannel.open(Path.of(file), StandardOpenOption.WRITE)) {
+        channel.force(true);
+      }
+      return null;
+    }, false);
   }
 
   public Future<AsyncFile> openForRead(Upload upload) {

@@ -33,9 +33,10 @@ import java.util.stream.Stream;
 
 /**
  * End-to-end file throughput over HTTP against an in-process CloudSync on its embedded defaults,
- * printed, never asserted: PUT upload, download, tus upload, a re-upload of the same bytes and a
- * one-byte edit committed through the delta-sync endpoints, next to the disk with fsync and
- * SHA-256 measured in the same run. Run from the project directory:
+ * printed, never asserted: PUT upload, download, tus upload (of other bytes, so nothing is found
+ * already stored), a re-upload of the same bytes and a one-byte edit committed through the
+ * delta-sync endpoints, next to the disk with fsync and SHA-256 measured in the same run, and the
+ * CPU time the uploads took. Run from the project directory:
  *
  * <pre>
  * mvn -q test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
@@ -57,6 +58,7 @@ public final class FilesBench {
 
     writeRandom(source, bytes, 42);
     double disk = diskWithFsync(base.resolve("disk-check.bin"), bytes);
+    double diskDirect = diskDirectWithFsync(base.resolve("disk-check.bin"), bytes);
     double sha = sha256Speed(source);
     Vertx vertx = Vertx.vertx();
     Path blobs = base.resolve("data").resolve("blobs");
@@ -67,10 +69,13 @@ public final class FilesBench {
     String token = api.newUser("bench@example.com");
     String space = api.post("/api/v1/spaces", token, new JsonObject().put("name", "bench")).bodyAsJsonObject().getString("id");
     // A server runs warm: let the JIT compile the upload and download paths (and swap in the AES-GCM
-    // intrinsics, which it does only after many calls) before anything is measured.
+    // intrinsics, which it does only after many calls) before anything is measured. On two busy cores
+    // the compiler was still taking a second of CPU per GiB uploaded after the first two or three.
     Path warmUp = base.resolve("warm-up.bin");
-    writeRandom(warmUp, Math.min(bytes, 512L * MIB), 99);
-    for (int round = 0; round < 2; round++) {
+    for (int round = 0; round < 4; round++) {
+      // New content each round: a repeated file would only be found already stored, and leave the
+      // compression, encryption and writing of chunks cold.
+      writeRandom(warmUp, Math.min(bytes, 512L * MIB), 99 + round);
       JsonObject warm = putFile(vertx, api, token, space, "warm-up-" + round + ".bin", warmUp);
       download(vertx, api, token, space, warm.getString("id"));
     }
@@ -78,8 +83,10 @@ public final class FilesBench {
     MemorySampler memory = new MemorySampler();
 
     long start = System.nanoTime();
+    long cpu = cpuNanos();
     JsonObject node = putFile(vertx, api, token, space, "one.bin", source);
     double put = rate(bytes, start);
+    double putCpu = (cpuNanos() - cpu) / 1e9;
     long peakPut = memory.peakAndReset();
     long storedAfterFirst = stored(blobs);
 
@@ -90,9 +97,16 @@ public final class FilesBench {
     putFile(vertx, api, token, space, "again.bin", source);
     long newBytesOnReupload = stored(blobs) - storedAfterFirst;
 
+    // Other bytes than the PUT's: those would only be found already stored.
+    Path tusSource = base.resolve("tus-source.bin");
+    writeRandom(tusSource, bytes, 43);
+    memory.peakAndReset();
     start = System.nanoTime();
-    tusUpload(vertx, api, token, space, source, bytes);
+    cpu = cpuNanos();
+    tusUpload(vertx, api, token, space, tusSource, bytes);
     double tus = rate(bytes, start);
+    double tusCpu = (cpuNanos() - cpu) / 1e9;
+    Files.delete(tusSource);
     long peakTus = memory.peakAndReset();
 
     long deltaUploaded = deltaEdit(api, token, space, source);
@@ -104,11 +118,16 @@ public final class FilesBench {
     System.out.printf("%nFilesBench: %d MiB, %d CPUs, data in %s%n", mib, Runtime.getRuntime().availableProcessors(), base);
     System.out.printf("  disk write + fsync        %8.0f MB/s%n", disk);
     System.out.printf("  SHA-256                   %8.0f MB/s%n", sha);
-    System.out.printf("  PUT upload                %8.0f MB/s  (%.2f x the slower of disk and SHA-256; target 0.80)%n", put, put / slowest);
-    System.out.printf("  tus upload (one PATCH)    %8.0f MB/s  (%.2f x)%n", tus, tus / slowest);
+    System.out.printf("  PUT upload                %8.0f MB/s  (%.2f x the slower of disk and SHA-256; target 0.80)  CPU %.1f s%n",
+        put, put / slowest, putCpu);
+    System.out.printf("  tus upload (one PATCH)    %8.0f MB/s  (%.2f x)  CPU %.1f s%n", tus, tus / slowest, tusCpu);
     System.out.printf("  download                  %8.0f MB/s  (%.2f x)%n", get, get / slowest);
     System.out.printf("  re-upload, new bytes      %8d%n", newBytesOnReupload);
     System.out.printf("  1-byte edit, delta bytes  %8d  (target <= %d)%n", deltaUploaded, 4 * MIB);
+    System.out.printf("  disk, direct I/O + fsync  %8.0f MB/s  (for comparison: what the disk takes without the page cache)%n",
+        diskDirect);
+    System.out.printf("  CPU: seconds of CPU time the whole process (server and in-process client) used, %d CPUs%n",
+        Runtime.getRuntime().availableProcessors());
     System.out.printf("  heap in use, peak         %8d MiB during PUT, %d MiB during tus (-Xmx %d MiB)%n",
         peakPut / MIB, peakTus / MIB, Runtime.getRuntime().maxMemory() / MIB);
     try (Stream<Path> walk = Files.walk(base)) {
@@ -150,6 +169,39 @@ public final class FilesBench {
     return rate;
   }
 
+  /**
+   * The same with direct I/O (O_DIRECT, from an aligned buffer), which the local blob store uses
+   * where it can: the disk without the page cache's copying and writeback.
+   */
+  private static double diskDirectWithFsync(Path file, long bytes) throws Exception {
+    int block = (int) Files.getFileStore(file.getParent()).getBlockSize();
+    ByteBuffer aligned = ByteBuffer.allocateDirect(4 * MIB + block).alignedSlice(block);
+    byte[] random = new byte[4 * MIB];
+    new SplittableRandom(7).nextBytes(random);
+    aligned.put(random).flip();
+    long start = System.nanoTime();
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING, com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+      for (long written = 0; written < bytes; written += 4 * MIB) {
+        aligned.limit((int) Math.min(4 * MIB, bytes - written)).position(0);
+        while (aligned.hasRemaining()) {
+          channel.write(aligned);
+        }
+      }
+      channel.force(true);
+    } catch (UnsupportedOperationException | java.io.IOException e) {
+      Files.deleteIfExists(file);
+      return Double.NaN;
+    }
+    double rate = rate(bytes, start);
+    Files.delete(file);
+    return rate;
+  }
+
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+  }
+
   private static double sha256Speed(Path file) throws Exception {
     MessageDigest digest = MessageDigest.getInstance("SHA-256");
     byte[] block = new byte[4 * MIB];
@@ -176,7 +228,7 @@ public final class FilesBench {
   }
 
   private static JsonObject putFile(Vertx vertx, Api api, String token, String space, String name, Path file) {
-    AsyncFile in = vertx.fileSystem().open(file.toString(), new OpenOptions().setRead(true)).await();
+    AsyncFile in = openSource(vertx, file);
     HttpResponse<Buffer> response = api.request(HttpMethod.PUT, "/api/v1/spaces/" + space + "/files/" + name, token)
         .putHeader("Content-Length", String.valueOf(file.toFile().length()))
         .sendStream(in).await();
@@ -184,6 +236,19 @@ public final class FilesBench {
       throw new IllegalStateException("PUT failed: " + response.bodyAsString());
     }
     return response.bodyAsJsonObject();
+  }
+
+  /**
+   * The file a client uploads, read in 256 KiB blocks. The client shares the machine's CPUs and
+   * this JVM with the server: AsyncFile's default of 8 KiB reads costs so many thread hand-overs
+   * that it alone cannot send more than about 250 MB/s to a server that discards everything, and
+   * reads of 1 MiB, humongous objects for G1 in a 2 GiB heap, kept the server's collector marking
+   * (0.3-0.8 CPU seconds per GiB) where a client in another process would cost it nothing.
+   */
+  private static AsyncFile openSource(Vertx vertx, Path file) {
+    AsyncFile in = vertx.fileSystem().open(file.toString(), new OpenOptions().setRead(true)).await();
+    in.setReadBufferSize(256 * 1024);
+    return in;
   }
 
   private static long download(Vertx vertx, Api api, String token, String space, String node) {
@@ -200,7 +265,7 @@ public final class FilesBench {
     String location = api.request(HttpMethod.POST, "/api/v1/uploads", token).putHeader("Tus-Resumable", "1.0.0")
         .putHeader("Upload-Length", String.valueOf(length)).putHeader("Upload-Metadata", metadata).send().await()
         .getHeader("Location");
-    AsyncFile in = vertx.fileSystem().open(file.toString(), new OpenOptions().setRead(true)).await();
+    AsyncFile in = openSource(vertx, file);
     HttpResponse<Buffer> done = api.request(HttpMethod.PATCH, location, token).putHeader("Tus-Resumable", "1.0.0")
         .putHeader("Upload-Offset", "0").putHeader("Content-Type", "application/offset+octet-stream")
         .putHeader("Content-Length", String.valueOf(length)).sendStream(in).await();

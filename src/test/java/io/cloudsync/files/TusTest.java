@@ -13,6 +13,8 @@ import io.tus.java.client.TusUpload;
 import io.tus.java.client.TusUploader;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpRequest;
@@ -153,6 +155,128 @@ class TusTest {
       assertThat(tus(files.api, HttpMethod.POST, "/api/v1/uploads", other.getString("token"))
           .putHeader("Upload-Length", "10").putHeader("Upload-Metadata", meta(space, "x.txt")).send().await()
           .statusCode()).as("non-members cannot upload into the space").isEqualTo(404);
+    }
+  }
+
+  private static String create(Api api, String token, String space, String name, long length) {
+    HttpResponse<Buffer> created = tus(api, HttpMethod.POST, "/api/v1/uploads", token)
+        .putHeader("Upload-Length", String.valueOf(length)).putHeader("Upload-Metadata", meta(space, name)).send().await();
+    assertThat(created.statusCode()).isEqualTo(201);
+    return created.getHeader("Location");
+  }
+
+  private static HttpResponse<Buffer> patch(Api api, String location, String token, long offset, byte[] bytes,
+                                            String checksum) {
+    HttpRequest<Buffer> request = tus(api, HttpMethod.PATCH, location, token).putHeader("Upload-Offset", String.valueOf(offset))
+        .putHeader("Content-Type", "application/offset+octet-stream");
+    if (checksum != null) {
+      request.putHeader("Upload-Checksum", checksum);
+    }
+    return request.sendBuffer(Buffer.buffer(bytes)).await();
+  }
+
+  private static String offset(Api api, String location, String token) {
+    return tus(api, HttpMethod.HEAD, location, token).send().await().getHeader("Upload-Offset");
+  }
+
+  private static String sha256Checksum(byte[] bytes) throws Exception {
+    return "sha256 " + Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(bytes));
+  }
+
+  @Test
+  @DisplayName("a PATCH that completes the upload is committed in the same request, or with a bad checksum discarded whole")
+  void completingPatch(Servers servers) throws Exception {
+    try (FilesFixture files = FilesFixture.start(servers, new JsonObject())) {
+      String token = files.user("tus").getString("token");
+      String space = files.space(token, "Uploads", null).getString("id");
+      byte[] content = ContentTest.random(6 * 1024 * 1024 + 5, 11);
+      String location = create(files.api, token, space, "whole.bin", content.length);
+
+      HttpResponse<Buffer> badSum = patch(files.api, location, token, 0, content, sha256Checksum("other".getBytes()));
+      assertThat(badSum.statusCode()).isEqualTo(460);
+      assertThat(offset(files.api, location, token)).isEqualTo("0");
+
+      HttpResponse<Buffer> done = patch(files.api, location, token, 0, content, sha256Checksum(content));
+      assertThat(done.statusCode()).isEqualTo(204);
+      assertThat(done.getHeader("Upload-Offset")).isEqualTo(String.valueOf(content.length));
+      String node = done.getHeader("CloudSync-Node");
+      assertThat(node).isNotBlank();
+      assertThat(files.api.get("/api/v1/spaces/" + space + "/nodes/" + node + "/content", token).body().getBytes())
+          .isEqualTo(content);
+      assertThat(patch(files.api, location, token, content.length, new byte[0], null).statusCode())
+          .as("a finished upload takes no more PATCHes").isEqualTo(409);
+    }
+  }
+
+  @Test
+  @DisplayName("when the completing PATCH cannot be committed its bytes stay received, and an empty PATCH commits them later")
+  void completingPatchNotCommitted(Servers servers) throws Exception {
+    int mib = 1024 * 1024;
+    try (FilesFixture files = FilesFixture.start(servers, new JsonObject().put("files.user_quota", 8 * mib))) {
+      String token = files.user("tus").getString("token");
+      String space = files.space(token, "Uploads", null).getString("id");
+      HttpResponse<Buffer> first = files.api.request(HttpMethod.PUT, "/api/v1/spaces/" + space + "/files/first.bin", token)
+          .sendBuffer(Buffer.buffer(ContentTest.random(5 * mib, 12))).await();
+      assertThat(first.statusCode()).isEqualTo(200);
+      byte[] content = ContentTest.random(5 * mib, 13);
+      String location = create(files.api, token, space, "second.bin", content.length);
+
+      HttpResponse<Buffer> full = patch(files.api, location, token, 0, content, null);
+      assertThat(full.statusCode()).isEqualTo(507);
+      assertThat(full.bodyAsJsonObject().getString("code")).isEqualTo("quota_exceeded");
+      HttpResponse<Buffer> head = tus(files.api, HttpMethod.HEAD, location, token).send().await();
+      assertThat(head.getHeader("Upload-Offset")).isEqualTo(String.valueOf(content.length));
+      assertThat(head.getHeader("CloudSync-Node")).isNull();
+
+      String firstId = first.bodyAsJsonObject().getString("id");
+      assertThat(files.send(HttpMethod.DELETE, "/api/v1/spaces/" + space + "/nodes/" + firstId + "?purge=true", token, null)
+          .statusCode()).isEqualTo(204);
+      HttpResponse<Buffer> done = patch(files.api, location, token, content.length, new byte[0], null);
+      assertThat(done.statusCode()).isEqualTo(204);
+      String node = done.getHeader("CloudSync-Node");
+      assertThat(files.api.get("/api/v1/spaces/" + space + "/nodes/" + node + "/content", token).body().getBytes())
+          .isEqualTo(content);
+    }
+  }
+
+  @Test
+  @DisplayName("when the connection drops during the completing PATCH, what arrived stays received and the upload resumes after it")
+  void completingPatchInterrupted(Servers servers) throws Exception {
+    int mib = 1024 * 1024;
+    try (FilesFixture files = FilesFixture.start(servers, new JsonObject())) {
+      String token = files.user("tus").getString("token");
+      String space = files.space(token, "Uploads", null).getString("id");
+      byte[] content = ContentTest.random(8 * mib, 14);
+      String location = create(files.api, token, space, "dropped.bin", content.length);
+      assertThat(patch(files.api, location, token, 0, Arrays.copyOfRange(content, 0, mib), null).getHeader("Upload-Offset"))
+          .isEqualTo(String.valueOf(mib));
+
+      // The rest is announced but only 3 MiB of it are sent before the connection closes.
+      HttpClient client = files.vertx.createHttpClient();
+      HttpClientRequest request = client.request(HttpMethod.PATCH, files.handle.httpPort(), "127.0.0.1", location).await()
+          .putHeader("Authorization", "Bearer " + token).putHeader("Tus-Resumable", "1.0.0")
+          .putHeader("Upload-Offset", String.valueOf(mib)).putHeader("Content-Type", "application/offset+octet-stream")
+          .putHeader("Content-Length", String.valueOf(content.length - mib));
+      request.exceptionHandler(dropped -> { });
+      request.write(Buffer.buffer(Arrays.copyOfRange(content, mib, 4 * mib))).await();
+      request.connection().close().await();
+
+      // The server settles the dropped PATCH on its own time; until then the upload answers 409 to another one.
+      HttpResponse<Buffer> rest = null;
+      for (int attempt = 0; attempt < 100 && (rest == null || rest.statusCode() == 409); attempt++) {
+        files.vertx.timer(100).await();
+        long received = Long.parseLong(offset(files.api, location, token));
+        if (received > mib) {
+          assertThat(received).isLessThanOrEqualTo(4L * mib);
+          rest = patch(files.api, location, token, received, Arrays.copyOfRange(content, (int) received, content.length), null);
+        }
+      }
+      assertThat(rest).as("the bytes sent before the drop were kept").isNotNull();
+      assertThat(rest.statusCode()).isEqualTo(204);
+      String node = rest.getHeader("CloudSync-Node");
+      assertThat(files.api.get("/api/v1/spaces/" + space + "/nodes/" + node + "/content", token).body().getBytes())
+          .isEqualTo(content);
+      client.close().await();
     }
   }
 

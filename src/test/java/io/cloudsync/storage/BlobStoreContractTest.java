@@ -30,6 +30,7 @@ class BlobStoreContractTest {
   private static Vertx vertx;
   private static Path localRoot;
   private static BlobStore local;
+  private static BlobStore localBuffered;
   private static BlobStore s3;
 
   @BeforeAll
@@ -37,18 +38,21 @@ class BlobStoreContractTest {
     vertx = Vertx.vertx();
     localRoot = TestCloudSync.tempDir();
     local = BlobStore.create(vertx, CloudSyncConfig.from(new JsonObject().put("blob.local.dir", localRoot.toString())).blob());
+    localBuffered = new LocalBlobStore(vertx, TestCloudSync.tempDir(), null);
     s3 = BlobStore.create(vertx, CloudSyncConfig.from(TestCloudSync.s3Config(servers)).blob());
   }
 
   @AfterAll
   static void close() {
     s3.close().await();
+    localBuffered.close().await();
     local.close().await();
     vertx.close().await();
   }
 
   static Stream<Arguments> stores() {
-    return Stream.of(Arguments.of("local", local), Arguments.of("s3", s3));
+    return Stream.of(Arguments.of("local", local), Arguments.of("local, buffered writes", localBuffered),
+        Arguments.of("s3", s3));
   }
 
   private static String randomKey() {
@@ -99,6 +103,46 @@ class BlobStoreContractTest {
   @DisplayName("passes its readiness probe")
   void probe(String name, BlobStore store) {
     store.probe().await();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("stores")
+  @DisplayName("keeps the exact length of objects of any size, from none to over the largest chunk")
+  void lengths(String name, BlobStore store) {
+    for (int length : new int[] {0, 1, 4095, 4096, 4097, 1_234_567, ChunkStore.MAX_CHUNK + 200, ChunkStore.MAX_CHUNK + 200_000}) {
+      String key = randomKey();
+      byte[] content = new byte[length];
+      ThreadLocalRandom.current().nextBytes(content);
+      store.put(key, Buffer.buffer(content)).await();
+      assertThat(store.get(key).await().getBytes()).as("%d bytes", length).isEqualTo(content);
+      store.delete(key).await();
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  @DisplayName("local: where the file system refuses direct I/O, writes through the page cache instead, from then on")
+  void localWithoutDirectIo() throws Exception {
+    // What tmpfs on older kernels, or a network file system, answers to O_DIRECT.
+    java.nio.file.OpenOption refused = new java.nio.file.OpenOption() {
+      @Override
+      public String toString() {
+        return "an option this file system refuses";
+      }
+    };
+    Path root = TestCloudSync.tempDir();
+    LocalBlobStore refusing = new LocalBlobStore(vertx, root, refused);
+    assertThat(refusing.writesDirectly()).isTrue();
+    for (int i = 0; i < 3; i++) {
+      String key = randomKey();
+      byte[] content = new byte[100_000 + i];
+      ThreadLocalRandom.current().nextBytes(content);
+      refusing.put(key, Buffer.buffer(content)).await();
+      assertThat(refusing.get(key).await().getBytes()).isEqualTo(content);
+    }
+    assertThat(refusing.writesDirectly()).isFalse();
+    try (Stream<Path> temps = Files.list(root.resolve("tmp"))) {
+      assertThat(temps).isEmpty();
+    }
   }
 
   @org.junit.jupiter.api.Test

@@ -83,7 +83,7 @@ class ContentWriterTest {
   }
 
   @Test
-  @DisplayName("keeps few bytes between reading and storing: pauses the body while two chunk puts are outstanding")
+  @DisplayName("keeps few bytes between reading and storing: pauses the body while its window of chunk puts is full")
   void backPressure() {
     Context context = vertx.getOrCreateContext();
     WatchedChunkStore slow = new WatchedChunkStore(vertx, chunks, 20);

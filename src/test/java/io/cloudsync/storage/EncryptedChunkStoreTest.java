@@ -62,7 +62,7 @@ class EncryptedChunkStoreTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("backends")
-  @DisplayName("stores a chunk once and gives back its plain bytes")
+  @DisplayName("stores a chunk once and gives back its plain bytes, also one hashed beforehand")
   void roundTrip(String name, BlobStore blobs) {
     ChunkStore chunks = new EncryptedChunkStore(vertx, blobs, keys);
     byte[] plain = uniqueRandom(1_500_000);
@@ -73,6 +73,13 @@ class EncryptedChunkStoreTest {
     assertThat(chunks.get(hash).await().getBytes()).isEqualTo(plain);
     chunks.delete(hash).await();
     assertThat(chunks.exists(hash).await()).isFalse();
+
+    // A chunk hashed when it was cut goes in under that hash without being hashed again.
+    PlainChunk chunk = PlainChunk.of(plain.clone());
+    assertThat(chunk.sha256()).isEqualTo(hash);
+    assertThat(chunks.put(chunk).await()).isTrue();
+    assertThat(chunks.get(hash).await().getBytes()).isEqualTo(plain);
+    assertThat(chunks.put(PlainChunk.of(plain.clone())).await()).isFalse();
   }
 
   @ParameterizedTest(name = "{0}")
