@@ -17,6 +17,14 @@ public record Principal(String userId, String email, String role, String tokenId
                         long issuedAt) {
   public static final String CONTEXT_KEY = "cloudsync.principal";
 
+  /**
+   * Milliseconds until a live connection opened with this token must stop (the token's expiry plus
+   * the verification leeway); at least 1.
+   */
+  public long millisUntilExpiry() {
+    return Math.max(1, (expiresAt + TokenService.LEEWAY_SECONDS) * 1000 - System.currentTimeMillis());
+  }
+
   public boolean isAdmin() {
     return "admin".equals(role);
   }

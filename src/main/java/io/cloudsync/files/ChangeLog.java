@@ -26,6 +26,12 @@ import org.slf4j.LoggerFactory;
 public final class ChangeLog {
   private static final Logger LOG = LoggerFactory.getLogger(ChangeLog.class);
   public static final int MAX_PAGE = 1000;
+  /** Whether the change is the removal of this user from its space (an {@code unshared} naming them). */
+  public static boolean removes(JsonObject change, String userId) {
+    JsonObject member = change.getJsonObject("member");
+    return "unshared".equals(change.getString("kind")) && member != null && userId.equals(member.getString("user_id"));
+  }
+
   /** Notice published when a space is deleted: its live subscriptions end. */
   public static final String SPACE_DELETED = "space_deleted";
   /** The columns of {@code changes} that {@link #toJson(Row)} reads, as a select list. */

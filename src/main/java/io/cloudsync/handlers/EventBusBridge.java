@@ -131,9 +131,7 @@ public final class EventBusBridge {
       if (expiryTimer != -1) {
         vertx.cancelTimer(expiryTimer);
       }
-      long untilExpiry = Math.max(1, caller.expiresAt() * 1000 + TokenService.LEEWAY_SECONDS * 1000L
-          - System.currentTimeMillis());
-      expiryTimer = vertx.setTimer(untilExpiry, id -> end("token_expired",
+      expiryTimer = vertx.setTimer(caller.millisUntilExpiry(), id -> end("token_expired",
           "The access token expired; reconnect and register with a fresh one"));
     }
 
@@ -228,9 +226,7 @@ public final class EventBusBridge {
       JsonObject clean = body.copy();
       clean.remove(Bus.VERSION_FIELD);
       event.setRawMessage(message.copy().put("body", clean));
-      JsonObject member = body.getJsonObject("member");
-      boolean removed = "unshared".equals(body.getString("kind")) && member != null
-          && client.principal.userId().equals(member.getString("user_id"));
+      boolean removed = ChangeLog.removes(body, client.principal.userId());
       if (removed || ChangeLog.SPACE_DELETED.equals(body.getString("notice"))) {
         client.revokedAddresses.add(address);
         vertx.runOnContext(v -> event.socket().write(new JsonObject().put("type", "err").put("address", address)

@@ -177,9 +177,7 @@ public final class SyncSession {
     if (expiryTimer != -1) {
       ctx.vertx().cancelTimer(expiryTimer);
     }
-    long untilExpiry = Math.max(1, caller.expiresAt() * 1000 + TokenService.LEEWAY_SECONDS * 1000L
-        - System.currentTimeMillis());
-    expiryTimer = ctx.vertx().setTimer(untilExpiry, id -> fail("token_expired",
+    expiryTimer = ctx.vertx().setTimer(caller.millisUntilExpiry(), id -> fail("token_expired",
         "The access token expired; send {\"type\":\"auth\",\"token\":...} with a fresh one before it does",
         POLICY_VIOLATION));
     send(new JsonObject().put("type", first ? "authenticated" : "reauthenticated").put("user_id", caller.userId())
@@ -349,8 +347,7 @@ public final class SyncSession {
     void deliver(JsonObject change, String frame) {
       ws.writeTextMessage(frame);
       last = change.getLong("seq");
-      if ("unshared".equals(change.getString("kind")) && change.getJsonObject("member") != null
-          && principal.userId().equals(change.getJsonObject("member").getString("user_id"))) {
+      if (ChangeLog.removes(change, principal.userId())) {
         endWithError("access_revoked", "You are no longer a member of this space");
       }
     }
