@@ -1,0 +1,4 @@
+-- Filtered and snapshot live subscriptions rebuild a space's tree as of a cursor from the log
+-- itself (the newest change of each node at or before it) and look up where a node was before a
+-- move. Both read the changes of one node, newest first.
+CREATE INDEX changes_node ON changes (space_id, node_id, seq DESC) WHERE node_id IS NOT NULL;
