@@ -517,12 +517,11 @@ public final class SyncSession {
       }
       boolean inside = filter.pathMatches(view.pathOf(node.getString("parent_id"), node.getString("name")));
       String kind = change.getString("kind");
-      if (folder || inside || !filter.typeMatches(node.getString("type"))
-          || !("moved".equals(kind) || "renamed".equals(kind))) {
+      if (folder || !filter.typeMatches(node.getString("type")) || !("moved".equals(kind) || "renamed".equals(kind))) {
         conclude(change, live, inside, folder ? filter.pathMatches(before) : inside);
         return true;
       }
-      // A file or document moved or renamed to outside the prefix: it leaves if it was inside.
+      // A file or document moved or renamed: whether it crossed the prefix depends on where it was.
       reading = true;
       long seq = change.getLong("seq");
       TreeView.previous(ctx.pool(), space, id, seq).onComplete(previous -> {
@@ -530,10 +529,10 @@ public final class SyncSession {
         if (ended || closed || last != seq - 1) {
           return;
         }
-        // Unknown (the read failed): say it left, which a client that never had it ignores.
-        boolean was = previous.failed() || previous.result() != null && filter.pathMatches(
+        // Unknown (the read failed): say it crossed, which a client that already had it (or never did) can ignore.
+        boolean was = previous.failed() ? !inside : previous.result() != null && filter.pathMatches(
             view.pathOf(previous.result().getString("parent_id"), previous.result().getString("name")));
-        conclude(change, live, false, was);
+        conclude(change, live, inside, was);
         told();
         pull();
       });
