@@ -261,9 +261,8 @@ public final class SyncSession {
           subscription.last = start;
           subscription.seen = start;
           subscription.told = start;
-          return filter.prefix() != null || snapshot
-              ? TreeView.load(ctx.pool(), space, start, ctx.config().maxTrackedFolders()).map(view -> subscription.view = view)
-              : Future.succeededFuture();
+          return ChangeFilter.at(filter, snapshot, ctx.pool(), space, start, ctx.config().maxTrackedFolders())
+              .map(decider -> subscription.decider = decider);
         })
         .compose(v -> subscription.ended ? Future.failedFuture("unsubscribed") : ctx.feed().listen(space, subscription))
         .onComplete(listening -> {
@@ -371,7 +370,6 @@ public final class SyncSession {
   /** One space of this connection. */
   private final class Subscription implements SpaceFeed.Listener, Presence.Watcher {
     final String space;
-    final Filter filter;
     final boolean heavy;
     /** The newest seq this subscription is past: written to the socket, or skipped by the filter. */
     long last;
@@ -382,8 +380,8 @@ public final class SyncSession {
     boolean reading;
     boolean ended;
     SpaceFeed.Registration registration;
-    /** The folders as of {@code last}; only while a prefix or a snapshot needs paths. */
-    TreeView view;
+    /** Decides which changes go out, positioned at {@code last}. */
+    ChangeFilter decider;
     /** While the snapshot is being sent: the node id its next page starts after; null otherwise. */
     String snapshotAfter;
     long snapshotCount;
@@ -399,7 +397,6 @@ public final class SyncSession {
       this.last = cursor;
       this.seen = cursor;
       this.told = cursor;
-      this.filter = filter;
       this.heavy = filter.filters() || snapshot;
       this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
     }
@@ -493,63 +490,36 @@ public final class SyncSession {
      * then finishes the change and pulls on.
      */
     boolean process(JsonObject change, SpaceFeed.LiveChange live) {
-      JsonObject node = change.getValue("node") instanceof JsonObject json ? json : null;
-      if (!filter.filters() && view == null || node == null) {
-        deliver(change, live == null ? SpaceFeed.frameOf(change) : live.frame());
+      Future<JsonObject> decision = decider.decide(change);
+      if (decision.isComplete()) {
+        conclude(change, live, decision);
         return true;
       }
-      if (view == null) {
-        conclude(change, live, true, true);
-        return true;
-      }
-      String id = node.getString("id");
-      boolean folder = "folder".equals(node.getString("type"));
-      String before = folder && view.isFolder(id) ? view.folderPath(id) : null;
-      try {
-        view.apply(change);
-      } catch (ApiException tooBig) {
-        endWithError(tooBig.code().code(), tooBig.getMessage());
-        return true;
-      }
-      if (filter.prefix() == null) {
-        conclude(change, live, true, true);
-        return true;
-      }
-      boolean inside = filter.pathMatches(view.pathOf(node.getString("parent_id"), node.getString("name")));
-      String kind = change.getString("kind");
-      if (folder || !filter.typeMatches(node.getString("type")) || !("moved".equals(kind) || "renamed".equals(kind))) {
-        conclude(change, live, inside, folder ? filter.pathMatches(before) : inside);
-        return true;
-      }
-      // A file or document moved or renamed: whether it crossed the prefix depends on where it was.
       reading = true;
       long seq = change.getLong("seq");
-      TreeView.previous(ctx.pool(), space, id, seq).onComplete(previous -> {
+      decision.onComplete(decided -> {
         reading = false;
         if (ended || closed || last != seq - 1) {
           return;
         }
-        // Unknown (the read failed): say it crossed, which a client that already had it (or never did) can ignore.
-        boolean was = previous.failed() ? !inside : previous.result() != null && filter.pathMatches(
-            view.pathOf(previous.result().getString("parent_id"), previous.result().getString("name")));
-        conclude(change, live, inside, was);
+        conclude(change, live, decision);
         told();
         pull();
       });
       return false;
     }
 
-    /** Delivers the change when it matches now or did before it; a node crossing the prefix is marked. */
-    void conclude(JsonObject change, SpaceFeed.LiveChange live, boolean inside, boolean was) {
-      JsonObject node = change.getJsonObject("node");
-      if (!filter.typeMatches(node.getString("type")) || !inside && !was) {
+    /** Delivers what the filter decided: the change, a marked copy, nothing (skipped), or the end of a space too big. */
+    void conclude(JsonObject change, SpaceFeed.LiveChange live, Future<JsonObject> decision) {
+      if (decision.failed()) {
+        ApiException failure = ApiException.from(decision.cause());
+        endWithError(failure.code().code(), failure.getMessage());
+      } else if (decision.result() == null) {
         last = change.getLong("seq");
-        return;
-      }
-      if (inside != was && !"created".equals(change.getString("kind"))) {
-        deliver(change, SpaceFeed.frameOf(change.copy().put("subtree", inside ? "entered" : "left")));
-      } else {
+      } else if (decision.result() == change) {
         deliver(change, live == null ? SpaceFeed.frameOf(change) : live.frame());
+      } else {
+        deliver(decision.result(), SpaceFeed.frameOf(decision.result()));
       }
     }
 
@@ -591,18 +561,7 @@ public final class SyncSession {
           ctx.vertx().setTimer(RETRY_READ_MS, id -> pull());
           return;
         }
-        JsonArray nodes = new JsonArray();
-        for (Object each : read.result().getJsonArray("nodes")) {
-          JsonObject row = (JsonObject) each;
-          JsonObject node = row.getJsonObject("node");
-          String parent = node.getString("parent_id");
-          if (!"purged".equals(row.getString("kind")) && node.getValue("deleted_at") == null
-              && filter.typeMatches(node.getString("type")) && (parent == null || view.liveChain(parent))
-              && filter.pathMatches(view.pathOf(parent, node.getString("name")))) {
-            node.remove("conflict");
-            nodes.add(node);
-          }
-        }
+        JsonArray nodes = decider.snapshot(read.result().getJsonArray("nodes"));
         if (!nodes.isEmpty()) {
           snapshotCount += nodes.size();
           ws.writeTextMessage(new JsonObject().put("type", "snapshot").put("space", space).put("cursor", last)
@@ -613,9 +572,7 @@ public final class SyncSession {
           ws.writeTextMessage(new JsonObject().put("type", "snapshot_done").put("space", space).put("cursor", last)
               .put("count", snapshotCount).encode());
           told = last;
-          if (filter.prefix() == null) {
-            view = null;
-          }
+          decider.snapshotDone();
         }
         pull();
       });
@@ -727,7 +684,7 @@ public final class SyncSession {
         member.leave();
         member = null;
       }
-      view = null;
+      decider = null;
     }
   }
 
