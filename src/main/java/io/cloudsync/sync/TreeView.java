@@ -24,7 +24,7 @@ import java.util.Map;
  */
 public final class TreeView {
   /** The lowest uuid: snapshot pages start after it. */
-  static final String FIRST_ID = "00000000-0000-0000-0000-000000000000";
+  public static final String FIRST_ID = "00000000-0000-0000-0000-000000000000";
   private static final int MAX_DEPTH = 10_000;
 
   private record Folder(String parentId, String key, boolean live) {
