@@ -490,6 +490,10 @@ public final class SyncSession {
      * then finishes the change and pulls on.
      */
     boolean process(JsonObject change, SpaceFeed.LiveChange live) {
+      if (!heavy) {
+        deliver(change, live == null ? SpaceFeed.frameOf(change) : live.frame());
+        return true;
+      }
       Future<JsonObject> decision = decider.decide(change);
       if (decision.isComplete()) {
         conclude(change, live, decision);
