@@ -12,6 +12,8 @@ import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.files.ChangeLog;
 import io.cloudsync.sync.ChangeFilter;
 import io.cloudsync.sync.Filter;
+import io.cloudsync.sync.Presence;
+import io.cloudsync.sync.PresenceRequest;
 import io.cloudsync.sync.SpaceFeed;
 import io.cloudsync.sync.TreeView;
 import io.vertx.core.Future;
@@ -68,11 +70,13 @@ public final class EventBusBridge {
   private final Map<SockJSSocket, Client> clients = new HashMap<>();
   private final Pool pool;
   private final ChangeLog log;
+  private final Presence presence;
 
-  public EventBusBridge(Vertx vertx, Pool pool, TokenService tokens, Access access, SpaceFeed feed,
+  public EventBusBridge(Vertx vertx, Pool pool, Presence presence, TokenService tokens, Access access, SpaceFeed feed,
                         CloudSyncConfig.Sync config, List<String> corsOrigins) {
     this.vertx = vertx;
     this.pool = pool;
+    this.presence = presence;
     this.log = new ChangeLog(vertx, pool);
     this.tokens = tokens;
     this.access = access;
@@ -120,6 +124,8 @@ public final class EventBusBridge {
     final Set<String> revokedAddresses = new HashSet<>();
     /** Filtered or snapshot registrations, by address. */
     final Map<String, Stream> streams = new HashMap<>();
+    /** Presence entries, by address. */
+    final Map<String, Presence.Member> present = new HashMap<>();
     Principal principal;
     long expiryTimer = -1;
     SpaceFeed.Registration revocations;
@@ -160,10 +166,18 @@ public final class EventBusBridge {
           .onComplete(written -> socket.close());
     }
 
+    void leavePresence(String address) {
+      Presence.Member member = present.remove(address);
+      if (member != null) {
+        member.leave();
+      }
+    }
+
     void closed() {
       clients.remove(socket);
       streams.values().forEach(Stream::end);
       streams.clear();
+      List.copyOf(present.keySet()).forEach(this::leavePresence);
       if (expiryTimer != -1) {
         vertx.cancelTimer(expiryTimer);
       }
@@ -171,6 +185,56 @@ public final class EventBusBridge {
         revocations.cancel();
       }
     }
+  }
+
+  /** Presence events of one registration, written as bodies of its address. */
+  private record PresenceWatcher(Client client, String address, String space) implements Presence.Watcher {
+    @Override
+    public void joined(JsonObject member) {
+      write("presence_join", member, null);
+    }
+
+    @Override
+    public void updated(JsonObject member) {
+      write("presence_update", member, null);
+    }
+
+    @Override
+    public void left(JsonObject member, String reason) {
+      write("presence_leave", member, reason);
+    }
+
+    private void write(String type, JsonObject member, String reason) {
+      JsonObject body = new JsonObject().put("type", type).put("space", space).put("member", member);
+      if (reason != null) {
+        body.put("reason", reason);
+      }
+      client.socket.write(new JsonObject().put("type", "rec").put("address", address).put("body", body).encode());
+    }
+  }
+
+  private void enterPresence(Client client, String address, String space, PresenceRequest request) {
+    client.leavePresence(address);
+    presence.join(space, client.principal.userId(), request.device(), request.state(),
+        new PresenceWatcher(client, address, space)).onComplete(joined -> {
+          if (joined.failed()) {
+            client.socket.write(new JsonObject().put("type", "err").put("address", address).put("failureCode", 400)
+                .put("failureType", ErrorCode.VALIDATION_FAILED.code()).put("message", joined.cause().getMessage()).encode());
+            return;
+          }
+          Presence.Member member = joined.result();
+          if (clients.get(client.socket) != client || client.revokedAddresses.contains(address)) {
+            member.leave();
+            return;
+          }
+          Presence.Member previous = client.present.put(address, member);
+          if (previous != null) {
+            previous.leave();
+          }
+          client.socket.write(new JsonObject().put("type", "rec").put("address", address).put("body", new JsonObject()
+              .put("type", "presence").put("space", space).put("you", member.json().getString("id"))
+              .put("members", member.members())).encode());
+        });
   }
 
   private void handle(BridgeEvent event) {
@@ -195,6 +259,9 @@ public final class EventBusBridge {
         if (stream != null) {
           stream.end();
         }
+        if (client != null) {
+          client.leavePresence(event.getRawMessage().getString("address", ""));
+        }
         event.complete(true);
       }
       case REGISTERED, SOCKET_IDLE, SOCKET_PING, SOCKET_ERROR -> event.complete(true);
@@ -216,8 +283,12 @@ public final class EventBusBridge {
     String space = address.substring(Addresses.SYNC_SPACE_PREFIX.length());
     JsonObject headers = message.getJsonObject("headers");
     Filter filter;
+    PresenceRequest presenceRequest;
     boolean snapshot = "true".equals(String.valueOf(headers.getValue("snapshot")));
     try {
+      Object presenceValue = headers.getValue("presence");
+      presenceRequest = PresenceRequest.parse("true".equals(presenceValue) ? Boolean.TRUE : presenceValue,
+          config.presenceMaxState());
       Object types = headers.getValue("types");
       filter = Filter.parse(headers.getValue("path_prefix"), types instanceof String list
           ? new JsonArray(List.of(list.split("\\s*,\\s*"))) : types, config.maxPrefixLength());
@@ -251,6 +322,9 @@ public final class EventBusBridge {
             event.complete(true);
             if (stream != null) {
               stream.started();
+            }
+            if (presenceRequest != null) {
+              enterPresence(client, address, space, presenceRequest);
             }
           } else {
             if (checked.failed() && ApiException.from(checked.cause()).code() == ErrorCode.VALIDATION_FAILED) {
@@ -310,6 +384,7 @@ public final class EventBusBridge {
       boolean removed = ChangeLog.removes(body, client.principal.userId());
       if (removed || ChangeLog.SPACE_DELETED.equals(body.getString("notice"))) {
         client.revokedAddresses.add(address);
+        client.leavePresence(address);
         vertx.runOnContext(v -> event.socket().write(new JsonObject().put("type", "err").put("address", address)
             .put("failureCode", 403).put("failureType", "access_revoked")
             .put("message", removed ? "You are no longer a member of this space" : "The space was deleted").encode()));
@@ -511,6 +586,7 @@ public final class EventBusBridge {
       end();
       client.streams.remove(address, this);
       client.revokedAddresses.add(address);
+      client.leavePresence(address);
       client.socket.write(new JsonObject().put("type", "err").put("address", address).put("failureCode", status)
           .put("failureType", code).put("message", message).encode());
     }

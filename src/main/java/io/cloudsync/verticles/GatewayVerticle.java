@@ -247,8 +247,8 @@ public final class GatewayVerticle extends VerticleBase {
     SyncHandler sync = new SyncHandler(sessions, http.corsOrigins());
     router.get("/api/v1/spaces/:space/changes").handler(authn::require).handler(sync::changes);
     router.get("/api/v1/sync").handler(sync::sync).handler(authn::require);
-    bridge = new EventBusBridge(vertx, services.pool(), services.tokens(), access, feed, services.config().sync(),
-        http.corsOrigins());
+    bridge = new EventBusBridge(vertx, services.pool(), presence, services.tokens(), access, feed,
+        services.config().sync(), http.corsOrigins());
     router.route("/eventbus/*").subRouter(bridge.router());
 
     WebhooksHandler webhooks = new WebhooksHandler(vertx);

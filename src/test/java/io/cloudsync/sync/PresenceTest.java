@@ -163,4 +163,37 @@ class PresenceTest {
       assertThat(bob.nextOfType("error", 10_000).getString("code")).isEqualTo("not_found");
     }
   }
+
+  @Test
+  @DisplayName("a browser on the SockJS bridge joins with a presence header and sees the others; unregistering leaves")
+  void overTheBridge() {
+    JsonObject owner = user("owner");
+    JsonObject editor = user("editor");
+    String space = expect(apis.get(0).post("/api/v1/spaces", owner.getString("token"),
+        new JsonObject().put("name", "Browsers")), 201).getString("id");
+    share(owner, space, editor);
+    String address = io.cloudsync.bus.Addresses.SYNC_SPACE_PREFIX + space;
+    try (LiveClient alice = live(0, owner);
+         SockJsClient browser = SockJsClient.connect(clients, apis.get(1).port(), SockJsClient.Transport.WEBSOCKET)) {
+      enter(alice, space, "laptop");
+      browser.send(new JsonObject().put("type", "register").put("address", address).put("headers", new JsonObject()
+          .put("authorization", "Bearer " + editor.getString("token"))
+          .put("presence", new JsonObject().put("device", "browser").put("state", new JsonObject().put("editing", "n1")))));
+      JsonObject list = browser.inbox().until(m -> body(m, "presence"), 10_000).get(0).getJsonObject("body");
+      assertThat(list.getString("you")).isNotBlank();
+      JsonObject joined = event(alice, "presence_join", editor.getString("id"));
+      assertThat(joined.getJsonObject("member").getString("device")).isEqualTo("browser");
+      assertThat(joined.getJsonObject("member").getJsonObject("state").getString("editing")).isEqualTo("n1");
+      if (list.getJsonArray("members").size() < 2) {
+        browser.inbox().until(m -> body(m, "presence_join"), 10_000);
+      }
+      browser.unregister(address);
+      assertThat(event(alice, "presence_leave", editor.getString("id")).getString("reason")).isEqualTo("left");
+    }
+  }
+
+  private static boolean body(JsonObject message, String type) {
+    return "rec".equals(message.getString("type")) && message.getValue("body") instanceof JsonObject body
+        && type.equals(body.getString("type"));
+  }
 }
