@@ -117,8 +117,10 @@ public final class Presence {
       Local local = new Local(room, new JsonObject().put("id", UUID.randomUUID().toString()).put("user_id", userId)
           .put("device", device).put("since", Instant.now().toString()).put("state", state), watcher);
       room.locals.put(local.id(), local);
-      room.watchers.add(watcher);
       room.entries.put(local.id(), new Heard(local.entry, Long.MAX_VALUE));
+      // Other loops hear the publish; this loop's own watchers are told here (a loop ignores its own publishes).
+      room.tell(other -> other.joined(local.json()));
+      room.watchers.add(watcher);
       room.publish(new JsonObject().put(OP, "join").put("entry", local.entry));
       return Future.succeededFuture(local);
     });
@@ -167,6 +169,11 @@ public final class Presence {
       }
       entry = entry.copy().put("state", state);
       room.entries.put(id(), new Heard(entry, Long.MAX_VALUE));
+      room.tell(other -> {
+        if (other != watcher) {
+          other.updated(json());
+        }
+      });
       room.publish(new JsonObject().put(OP, "update").put("entry", entry));
     }
 
@@ -179,6 +186,7 @@ public final class Presence {
       room.locals.remove(id());
       room.watchers.remove(watcher);
       room.entries.remove(id());
+      room.tell(other -> other.left(json(), "left"));
       room.publish(new JsonObject().put(OP, "leave").put("entry", entry));
       room.closeIfUnused();
     }

@@ -192,6 +192,35 @@ class PresenceTest {
     }
   }
 
+  @Test
+  @DisplayName("connections on the same node and event loop see each other's joins, updates and leaves too")
+  void sameNode() {
+    JsonObject owner = user("owner");
+    String space = expect(apis.get(0).post("/api/v1/spaces", owner.getString("token"),
+        new JsonObject().put("name", "One node")), 201).getString("id");
+    // Two gateway event loops per node, connections spread over them: of three, two share one.
+    try (LiveClient first = live(0, owner); LiveClient second = live(0, owner); LiveClient third = live(0, owner)) {
+      enter(first, space, "one");
+      enter(second, space, "two");
+      enter(third, space, "three");
+      for (LiveClient client : List.of(first, second)) {
+        client.until(m -> "presence_join".equals(m.getString("type"))
+            && "three".equals(m.getJsonObject("member").getString("device")), 10_000);
+      }
+      third.send(new JsonObject().put("type", "presence").put("space", space).put("state", new JsonObject().put("editing", "x")));
+      for (LiveClient client : List.of(first, second)) {
+        JsonObject updated = client.until(m -> "presence_update".equals(m.getString("type"))
+            && "three".equals(m.getJsonObject("member").getString("device")), 10_000).get(0);
+        assertThat(updated.getJsonObject("member").getJsonObject("state").getString("editing")).isEqualTo("x");
+      }
+      third.close();
+      for (LiveClient client : List.of(first, second)) {
+        client.until(m -> "presence_leave".equals(m.getString("type"))
+            && "three".equals(m.getJsonObject("member").getString("device")), 10_000);
+      }
+    }
+  }
+
   private static boolean body(JsonObject message, String type) {
     return "rec".equals(message.getString("type")) && message.getValue("body") instanceof JsonObject body
         && type.equals(body.getString("type"));
