@@ -120,13 +120,14 @@ public final class Settings {
       "Seconds a live connection's send queue may stay full before the client is disconnected with its cursors.");
   public static final Setting SYNC_LONG_POLL_MAX = integer("sync.long_poll_max", 60,
       "Largest wait (seconds) a GET /changes long-poll may ask for.");
-  public static final Setting SYNC_MAX_FILTERED_SUBSCRIPTIONS = integer("sync.max_filtered_subscriptions", 20,
+  public static final Setting SYNC_MAX_FILTERED_SUBSCRIPTIONS = integer("sync.max_filtered_subscriptions", 10,
       "Subscriptions of one live connection that may use path_prefix, types or snapshot (each holds its space's "
           + "folder tree in memory).");
   public static final Setting SYNC_MAX_PREFIX_LENGTH = integer("sync.max_prefix_length", 1024,
       "Longest path_prefix a live subscription may name, in characters.");
-  public static final Setting SYNC_MAX_TRACKED_FOLDERS = integer("sync.max_tracked_folders", 100_000,
-      "Folders a space may hold for a filtered or snapshot subscription to it; larger spaces refuse such subscriptions.");
+  public static final Setting SYNC_MAX_TRACKED_FOLDERS = integer("sync.max_tracked_folders", 20_000,
+      "Folders a space may hold for a filtered or snapshot subscription to it (each costs a few hundred bytes per "
+          + "such subscription); larger spaces refuse them.");
   public static final Setting SYNC_PRESENCE_MAX_STATE = size("sync.presence_max_state", 1024,
       "Largest presence state (the JSON a client sets, e.g. the node it edits) in bytes.");
   public static final Setting SYNC_PRESENCE_MAX_MEMBERS = integer("sync.presence_max_members", 256,

@@ -306,8 +306,11 @@ public final class EventBusBridge {
         .compose(caller -> access.require(caller.userId(), space, Access.Action.READ).map(caller))
         .compose(caller -> !ordered ? Future.succeededFuture(new Admitted(caller, null))
             : feed.head(space).compose(head -> ChangeFilter.at(filter, snapshot, pool, space, head,
-                config.maxTrackedFolders()).map(decider -> new Admitted(caller, new Stream(client, address, space,
-                decider, head, snapshot)))))
+                config.maxTrackedFolders()).map(decider -> new Stream(client, address, space, decider, head, snapshot)))
+                .compose(stream -> feed.listen(space, stream).map(registration -> {
+                  stream.registration = registration;
+                  return new Admitted(caller, stream);
+                })))
         .onComplete(checked -> {
           Principal caller = checked.succeeded() ? checked.result().caller() : null;
           Stream stream = checked.succeeded() ? checked.result().stream() : null;
@@ -327,6 +330,9 @@ public final class EventBusBridge {
               enterPresence(client, address, space, presenceRequest);
             }
           } else {
+            if (checked.succeeded() && checked.result().stream() != null) {
+              checked.result().stream().end();
+            }
             if (checked.failed() && ApiException.from(checked.cause()).code() == ErrorCode.VALIDATION_FAILED) {
               refuse(event, address, ApiException.from(checked.cause()));
               return;
@@ -368,13 +374,8 @@ public final class EventBusBridge {
     if (client == null || client.principal == null || client.revokedAddresses.contains(address)) {
       return false;
     }
-    Stream stream = client.streams.get(address);
-    if (stream != null && message.getValue("body") instanceof JsonObject body) {
-      if (ChangeLog.SPACE_DELETED.equals(body.getString("notice"))) {
-        stream.revoke("The space was deleted");
-      } else {
-        stream.offer(body);
-      }
+    if (client.streams.containsKey(address)) {
+      // The stream writes this address's messages itself, in order, from the space's feed.
       return false;
     }
     if (message.getValue("body") instanceof JsonObject body) {
@@ -395,10 +396,11 @@ public final class EventBusBridge {
 
   /**
    * A filtered or snapshot registration: its changes in seq order from {@code last}, decided by its
-   * filter, written to the socket as {@code rec} messages of its address. Publishes are hints here too;
-   * a gap is read from the log.
+   * filter, written to the socket as {@code rec} messages of its address. It follows the space's
+   * {@link SpaceFeed} like a raw WebSocket subscription (late publishes reordered, lost ones found by
+   * the head check); a gap is read from the log.
    */
-  private final class Stream {
+  private final class Stream implements SpaceFeed.Listener {
     private static final int PAGE = 200;
     private static final long RETRY_MS = 1_000;
     private static final long CURSOR_MS = 1_000;
@@ -416,6 +418,7 @@ public final class EventBusBridge {
     String snapshotAfter;
     long snapshotCount;
     long cursorTimer = -1;
+    SpaceFeed.Registration registration;
 
     Stream(Client client, String address, String space, ChangeFilter decider, long head, boolean snapshot) {
       this.client = client;
@@ -428,26 +431,24 @@ public final class EventBusBridge {
       this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
     }
 
-    /** Once the bridge took the registration: the snapshot, and a look at the head for changes published before it. */
+    /** Once the bridge took the registration: the snapshot, and a look at the head other nodes may have published to before they knew of this one. */
     void started() {
       pull();
       vertx.setTimer(RECHECK_MS, id -> {
         if (!ended) {
-          feed.head(space).onSuccess(head -> {
-            seen = Math.max(seen, head);
-            pull();
-          });
+          feed.head(space).onSuccess(this::head);
         }
       });
     }
 
-    void offer(JsonObject published) {
-      JsonObject change = published.copy();
-      change.remove(Bus.VERSION_FIELD);
-      Long seq = change.getLong("seq");
-      if (ended || seq == null || seq <= last) {
+    @Override
+    public void change(SpaceFeed.LiveChange live) {
+      long seq = live.seq();
+      if (ended || seq <= last) {
         return;
       }
+      JsonObject change = live.change().copy();
+      change.remove(Bus.VERSION_FIELD);
       seen = Math.max(seen, seq);
       if (seq == last + 1 && !reading && snapshotAfter == null) {
         if (process(change)) {
@@ -455,6 +456,21 @@ public final class EventBusBridge {
         }
       } else {
         pull();
+      }
+    }
+
+    @Override
+    public void head(long seq) {
+      if (!ended && seq > seen) {
+        seen = seq;
+        pull();
+      }
+    }
+
+    @Override
+    public void notice(String type) {
+      if (ChangeLog.SPACE_DELETED.equals(type)) {
+        revoke("The space was deleted");
       }
     }
 
@@ -595,6 +611,10 @@ public final class EventBusBridge {
       ended = true;
       if (cursorTimer != -1) {
         vertx.cancelTimer(cursorTimer);
+      }
+      if (registration != null) {
+        registration.cancel();
+        registration = null;
       }
     }
   }
