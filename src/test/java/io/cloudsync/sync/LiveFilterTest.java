@@ -344,6 +344,24 @@ class LiveFilterTest {
   }
 
   @Test
+  @DisplayName("a filtered subscriber who is unshared gets the unshared change and access_revoked, whatever the filter")
+  void unshared() {
+    Space space = newSpace("unshared");
+    JsonObject member = files.user("member");
+    files.share(space.token(), space.id(), member.getString("id"), "viewer");
+    try (LiveClient client = live(member.getString("token"))) {
+      client.send(new JsonObject().put("type", "subscribe").put("space", space.id()).put("path_prefix", "/nowhere")
+          .put("types", new JsonArray().add("document")));
+      client.nextOfType("subscribed", 5000);
+      expect(files.send(HttpMethod.DELETE, "/api/v1/spaces/" + space.id() + "/members/" + member.getString("id"),
+          space.token(), null), 204);
+      List<JsonObject> messages = client.until(m -> "error".equals(m.getString("type")), 5000);
+      assertThat(messages.get(0).getString("code")).isEqualTo("access_revoked");
+      assertThat(messages.subList(1, messages.size())).anyMatch(m -> "unshared".equals(m.getString("kind")));
+    }
+  }
+
+  @Test
   @DisplayName("refuses bad filters and more filtered subscriptions than allowed, with catalogue codes")
   void limits() {
     Space one = newSpace("limits-1");
