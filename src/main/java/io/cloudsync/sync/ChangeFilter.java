@@ -105,7 +105,9 @@ public final class ChangeFilter {
       if (!"purged".equals(row.getString("kind")) && node.getValue("deleted_at") == null
           && filter.typeMatches(node.getString("type")) && (parent == null || view.liveChain(parent))
           && filter.pathMatches(view.pathOf(parent, node.getString("name")))) {
+        // What the change said beside the node (a conflict's loser, a document's patch) is about that change.
         node.remove("conflict");
+        node.remove("doc");
         nodes.add(node);
       }
     }
