@@ -26,6 +26,10 @@ public final class Addresses {
   // --- files metadata (MetadataVerticle) ---------------------------------------------------------
   /** Published after commit: one change of space {@code <id>} on {@code SYNC_SPACE_PREFIX + id}. */
   public static final String SYNC_SPACE_PREFIX = "cloudsync.sync.space.";
+  /** Published: presence joins, updates, leaves, heartbeats and queries of space {@code <id>} (io.cloudsync.sync.Presence). */
+  public static final String PRESENCE_SPACE_PREFIX = "cloudsync.presence.space.";
+  /** One event loop's presence inbox: answers to its presence queries. */
+  public static final String PRESENCE_INBOX_PREFIX = "cloudsync.presence.inbox.";
   /** Commits a file version: {actor, space, node_id | parent_id + name | path, base_version?, size, sha256, chunks, chunk_sizes, check_chunk_access?}. */
   public static final String METADATA_COMMIT = "cloudsync.metadata.commit";
   /** The manifest of a file version: {actor, space, node, version?}. */

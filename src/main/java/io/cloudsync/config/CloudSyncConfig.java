@@ -28,7 +28,9 @@ public record CloudSyncConfig(
 
   /** Live connections ({@code /api/v1/sync}) and long-polls; durations in seconds, sizes in bytes. */
   public record Sync(int pingInterval, int idleTimeout, int maxSession, int maxSubscriptions, int maxMessage,
-                     int sendQueue, int slowConsumerTimeout, int longPollMax) {
+                     int sendQueue, int slowConsumerTimeout, int longPollMax, int maxFilteredSubscriptions,
+                     int maxPrefixLength, int maxTrackedFolders, int presenceMaxState, int presenceMaxMembers,
+                     int presenceHeartbeat, int presenceTimeout) {
   }
 
   public record Tls(Path cert, Path key) {
@@ -267,7 +269,16 @@ public record CloudSyncConfig(
         v.range(Settings.SYNC_MAX_SESSION, 10, 31_536_000), v.range(Settings.SYNC_MAX_SUBSCRIPTIONS, 1, 100_000),
         (int) v.sizeRange(Settings.SYNC_MAX_MESSAGE, 1024, 16L << 20),
         (int) v.sizeRange(Settings.SYNC_SEND_QUEUE, 1024, 64L << 20),
-        v.range(Settings.SYNC_SLOW_CONSUMER_TIMEOUT, 1, 3600), v.range(Settings.SYNC_LONG_POLL_MAX, 1, 600));
+        v.range(Settings.SYNC_SLOW_CONSUMER_TIMEOUT, 1, 3600), v.range(Settings.SYNC_LONG_POLL_MAX, 1, 600),
+        v.range(Settings.SYNC_MAX_FILTERED_SUBSCRIPTIONS, 0, 100_000), v.range(Settings.SYNC_MAX_PREFIX_LENGTH, 1, 65_536),
+        v.range(Settings.SYNC_MAX_TRACKED_FOLDERS, 1, 10_000_000),
+        (int) v.sizeRange(Settings.SYNC_PRESENCE_MAX_STATE, 2, 64L << 10),
+        v.range(Settings.SYNC_PRESENCE_MAX_MEMBERS, 1, 100_000), v.range(Settings.SYNC_PRESENCE_HEARTBEAT, 1, 3600),
+        v.range(Settings.SYNC_PRESENCE_TIMEOUT, 2, 7200));
+    if (sync.presenceTimeout() <= sync.presenceHeartbeat()) {
+      throw Settings.SYNC_PRESENCE_TIMEOUT.invalid(String.valueOf(sync.presenceTimeout()),
+          "more than sync.presence_heartbeat (" + sync.presenceHeartbeat() + "), or live entries would expire");
+    }
 
     String topic = v.string(Settings.CHANGEFEED_TOPIC);
     if (!TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {

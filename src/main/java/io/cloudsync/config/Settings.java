@@ -120,6 +120,22 @@ public final class Settings {
       "Seconds a live connection's send queue may stay full before the client is disconnected with its cursors.");
   public static final Setting SYNC_LONG_POLL_MAX = integer("sync.long_poll_max", 60,
       "Largest wait (seconds) a GET /changes long-poll may ask for.");
+  public static final Setting SYNC_MAX_FILTERED_SUBSCRIPTIONS = integer("sync.max_filtered_subscriptions", 10,
+      "Subscriptions of one live connection that may use path_prefix, types or snapshot (each holds its space's "
+          + "folder tree in memory).");
+  public static final Setting SYNC_MAX_PREFIX_LENGTH = integer("sync.max_prefix_length", 1024,
+      "Longest path_prefix a live subscription may name, in characters.");
+  public static final Setting SYNC_MAX_TRACKED_FOLDERS = integer("sync.max_tracked_folders", 20_000,
+      "Folders a space may hold for a filtered or snapshot subscription to it (each costs a few hundred bytes per "
+          + "such subscription); larger spaces refuse them.");
+  public static final Setting SYNC_PRESENCE_MAX_STATE = size("sync.presence_max_state", 1024,
+      "Largest presence state (the JSON a client sets, e.g. the node it edits) in bytes.");
+  public static final Setting SYNC_PRESENCE_MAX_MEMBERS = integer("sync.presence_max_members", 256,
+      "Most connections present in one space at a time; more are refused presence (they still get changes).");
+  public static final Setting SYNC_PRESENCE_HEARTBEAT = integer("sync.presence_heartbeat", 5,
+      "Seconds between a node's re-announcements of the presence entries of its connections.");
+  public static final Setting SYNC_PRESENCE_TIMEOUT = integer("sync.presence_timeout", 15,
+      "Seconds after which a presence entry that was not re-announced (its node died) is dropped with a leave.");
   public static final Setting STORAGE_MASTER_KEY = string("storage.master_key", "",
       "Base64 of 32 random bytes: the AES-256 master key that wraps each chunk's data key. Empty generates one, "
           + "stored in PostgreSQL; set it in production and keep it apart from the database.");

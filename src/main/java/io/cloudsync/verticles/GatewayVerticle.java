@@ -24,6 +24,7 @@ import io.cloudsync.handlers.SyncHandler;
 import io.cloudsync.handlers.WebhooksHandler;
 import io.cloudsync.handlers.EventBusBridge;
 import io.cloudsync.files.ChangeLog;
+import io.cloudsync.sync.Presence;
 import io.cloudsync.sync.SpaceFeed;
 import io.cloudsync.sync.SyncSession;
 import io.vertx.core.Future;
@@ -62,6 +63,7 @@ public final class GatewayVerticle extends VerticleBase {
   private HttpServer server;
   private Router router;
   private SpaceFeed feed;
+  private Presence presence;
   private EventBusBridge bridge;
 
   public GatewayVerticle(Services services) {
@@ -72,6 +74,7 @@ public final class GatewayVerticle extends VerticleBase {
   public Future<?> start() {
     CloudSyncConfig.Http http = services.config().http();
     feed = new SpaceFeed(vertx, services.pool());
+    presence = new Presence(vertx, services.config().sync());
     router = router(http);
     // Twice the allowed message size: the sessions close with 1009 (too big) above the limit
     // themselves; frames past this hard cap are dropped with the connection by Netty.
@@ -87,6 +90,7 @@ public final class GatewayVerticle extends VerticleBase {
         .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.cert().toString()).setKeyPath(tls.key().toString()))
         .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3")));
     return feed.start(HEAD_CHECK_MILLIS)
+        .compose(v -> presence.start())
         .compose(v -> vertx.createHttpServer(options)
         .requestHandler(router)
         .listen(http.port(), http.host()))
@@ -99,6 +103,7 @@ public final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     Future<Void> feedClosed = (bridge == null ? Future.<Void>succeededFuture() : bridge.close())
+        .compose(v -> presence == null ? Future.<Void>succeededFuture() : presence.close())
         .compose(v -> feed == null ? Future.succeededFuture() : feed.close());
     if (server == null) {
       return feedClosed;
@@ -237,12 +242,13 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/v1/spaces/:space/members").handler(authn::require).handler(spaces::addMember);
     router.put("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::putMember);
     router.delete("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::removeMember);
-    SyncSession.Context sessions = new SyncSession.Context(vertx, feed, new ChangeLog(vertx, services.pool()), access,
-        services.tokens(), services.config().sync());
+    SyncSession.Context sessions = new SyncSession.Context(vertx, feed, new ChangeLog(vertx, services.pool()),
+        services.pool(), presence, access, services.tokens(), services.config().sync());
     SyncHandler sync = new SyncHandler(sessions, http.corsOrigins());
     router.get("/api/v1/spaces/:space/changes").handler(authn::require).handler(sync::changes);
     router.get("/api/v1/sync").handler(sync::sync).handler(authn::require);
-    bridge = new EventBusBridge(vertx, services.tokens(), access, feed, services.config().sync(), http.corsOrigins());
+    bridge = new EventBusBridge(vertx, services.pool(), presence, services.tokens(), access, feed,
+        services.config().sync(), http.corsOrigins());
     router.route("/eventbus/*").subRouter(bridge.router());
 
     WebhooksHandler webhooks = new WebhooksHandler(vertx);
