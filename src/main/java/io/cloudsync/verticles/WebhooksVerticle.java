@@ -6,6 +6,10 @@ import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.db.AdvisoryLock;
+import io.cloudsync.notify.MailOutbox;
+import io.cloudsync.notify.Mailer;
+import io.cloudsync.notify.NotificationRelay;
+import io.cloudsync.notify.Preferences;
 import io.cloudsync.webhooks.DeliveryRelay;
 import io.cloudsync.webhooks.Destinations;
 import io.cloudsync.webhooks.Endpoints;
@@ -42,6 +46,9 @@ public final class WebhooksVerticle extends VerticleBase {
   private final CloudSyncConfig.Webhooks config;
   private HttpClient client;
   private Sender sender;
+  /** Null while e-mail is off. */
+  private Mailer mailer;
+  private NotificationRelay notifications;
   private AdvisoryLock lock;
   private boolean stopped;
   private long relayTimer = -1;
@@ -68,12 +75,26 @@ public final class WebhooksVerticle extends VerticleBase {
         .description("Webhook delivery attempts this node sent").register(services.metrics());
     Counter failed = Counter.builder("cloudsync.webhooks.attempts").tag("outcome", "failed")
         .description("Webhook delivery attempts this node sent").register(services.metrics());
-    sender = new Sender(vertx, services.pool(), config, destinations, client,
+    MailOutbox outbox = new MailOutbox(services.config().mail().enabled());
+    Preferences preferences = new Preferences(services.pool(), services.config().mail().enabled());
+    sender = new Sender(vertx, services.pool(), config, destinations, client, outbox,
         result -> (result.succeeded() ? succeeded : failed).increment());
     lock = new AdvisoryLock(vertx, services.pgConnectOptions(), LOCK_KEY, "the webhook relay");
-    sendTimer = vertx.setPeriodic(config.pollIntervalMs(), id -> sender.tick());
+    CloudSyncConfig.Mail mail = services.config().mail();
+    if (mail.enabled()) {
+      mailer = new Mailer(vertx, services.pool(), mail);
+      notifications = new NotificationRelay(mail.batchInterval());
+    }
+    sendTimer = vertx.setPeriodic(config.pollIntervalMs(), id -> {
+      sender.tick();
+      if (mailer != null) {
+        mailer.tick();
+      }
+    });
     scheduleRelay(0);
     return Future.all(List.of(
+        Bus.serve(vertx, Addresses.NOTIFICATIONS_GET, preferences::get),
+        Bus.serve(vertx, Addresses.NOTIFICATIONS_SET, preferences::set),
         Bus.serve(vertx, Addresses.WEBHOOKS_CREATE, endpoints::create),
         Bus.serve(vertx, Addresses.WEBHOOKS_LIST, endpoints::list),
         Bus.serve(vertx, Addresses.WEBHOOKS_GET, endpoints::get),
@@ -93,6 +114,7 @@ public final class WebhooksVerticle extends VerticleBase {
     // Attempts still out after the grace are cut; their leases run out and another node (or this
     // one, restarted) sends them again.
     return sender.stop(STOP_GRACE_MS)
+        .compose(v -> mailer == null ? Future.succeededFuture() : mailer.stop())
         .compose(v -> step.recover(e -> Future.succeededFuture()))
         .compose(v -> lock.close())
         .compose(v -> client.close().recover(e -> Future.succeededFuture()));
@@ -126,12 +148,15 @@ public final class WebhooksVerticle extends VerticleBase {
       return Future.succeededFuture(0L);
     }
     return DeliveryRelay.round(conn)
-        .map(outcome -> {
+        .compose(outcome -> {
           if (outcome.created() > 0) {
             sender.tick();
           }
-          return outcome.more() ? 0L : (long) config.pollIntervalMs();
+          // E-mail is told from the same change log, by the same single node.
+          return notifications == null ? Future.succeededFuture(outcome.more())
+              : notifications.round(conn).map(more -> more || outcome.more());
         })
+        .map(more -> more ? 0L : (long) config.pollIntervalMs())
         .recover(e -> {
           if (!stopped) {
             LOG.warn("Turning changes into webhook deliveries failed ({}); trying again", e.getMessage());
