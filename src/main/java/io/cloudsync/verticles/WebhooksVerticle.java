@@ -12,7 +12,10 @@ import io.cloudsync.notify.NotificationRelay;
 import io.cloudsync.notify.Preferences;
 import io.cloudsync.webhooks.DeliveryRelay;
 import io.cloudsync.webhooks.Destinations;
+import io.cloudsync.storage.MasterKeys;
 import io.cloudsync.webhooks.Endpoints;
+import io.cloudsync.webhooks.ReceiverTrust;
+import io.cloudsync.webhooks.SecretBox;
 import io.cloudsync.webhooks.Sender;
 import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
@@ -20,6 +23,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.TrustOptions;
 import io.vertx.pgclient.PgConnection;
 import java.util.List;
 import org.slf4j.Logger;
@@ -62,22 +66,32 @@ public final class WebhooksVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    Future<TrustOptions> trust = config.trustedCa().isEmpty() ? Future.succeededFuture(null)
+        : vertx.executeBlocking(() -> ReceiverTrust.withExtraAuthorities(config.trustedCa().get()), false);
+    return Future.all(MasterKeys.load(vertx, services.pool(), services.config().files()), trust)
+        .compose(loaded -> begin(new SecretBox(loaded.resultAt(0)), loaded.resultAt(1)));
+  }
+
+  private Future<?> begin(SecretBox secrets, TrustOptions trust) {
     Destinations destinations = new Destinations(config.allowlist());
-    Endpoints endpoints = new Endpoints(vertx, services.pool(), new Access(services.pool()), destinations, config);
-    client = vertx.createHttpClient(new HttpClientOptions()
-            .setConnectTimeout(config.timeoutMs())
-            .setKeepAlive(true)
-            .setVerifyHost(true)
-            .setTrustAll(false)
-            .setMaxRedirects(0),
-        new PoolOptions().setHttp1MaxSize(4));
+    Endpoints endpoints = new Endpoints(vertx, services.pool(), new Access(services.pool()), destinations, config, secrets);
+    HttpClientOptions options = new HttpClientOptions()
+        .setConnectTimeout(config.timeoutMs())
+        .setKeepAlive(true)
+        .setVerifyHost(true)
+        .setTrustAll(false)
+        .setMaxRedirects(0);
+    if (trust != null) {
+      options.setTrustOptions(trust);
+    }
+    client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(4));
     Counter succeeded = Counter.builder("cloudsync.webhooks.attempts").tag("outcome", "succeeded")
         .description("Webhook delivery attempts this node sent").register(services.metrics());
     Counter failed = Counter.builder("cloudsync.webhooks.attempts").tag("outcome", "failed")
         .description("Webhook delivery attempts this node sent").register(services.metrics());
     MailOutbox outbox = new MailOutbox(services.config().mail().enabled());
     Preferences preferences = new Preferences(services.pool(), services.config().mail().enabled());
-    sender = new Sender(vertx, services.pool(), config, destinations, client, outbox,
+    sender = new Sender(vertx, services.pool(), config, destinations, client, outbox, secrets,
         result -> (result.succeeded() ? succeeded : failed).increment());
     lock = new AdvisoryLock(vertx, services.pgConnectOptions(), LOCK_KEY, "the webhook relay");
     CloudSyncConfig.Mail mail = services.config().mail();
@@ -85,30 +99,41 @@ public final class WebhooksVerticle extends VerticleBase {
       mailer = new Mailer(vertx, services.pool(), mail);
       notifications = new NotificationRelay(mail.batchInterval());
     }
-    sendTimer = vertx.setPeriodic(config.pollIntervalMs(), id -> {
-      sender.tick();
-      if (mailer != null) {
-        mailer.tick();
-      }
-    });
-    scheduleRelay(0);
-    return Future.all(List.of(
-        Bus.serve(vertx, Addresses.NOTIFICATIONS_GET, preferences::get),
-        Bus.serve(vertx, Addresses.NOTIFICATIONS_SET, preferences::set),
-        Bus.serve(vertx, Addresses.WEBHOOKS_CREATE, endpoints::create),
-        Bus.serve(vertx, Addresses.WEBHOOKS_LIST, endpoints::list),
-        Bus.serve(vertx, Addresses.WEBHOOKS_GET, endpoints::get),
-        Bus.serve(vertx, Addresses.WEBHOOKS_UPDATE, endpoints::update),
-        Bus.serve(vertx, Addresses.WEBHOOKS_DELETE, endpoints::delete),
-        Bus.serve(vertx, Addresses.WEBHOOKS_ROTATE_SECRET, endpoints::rotateSecret),
-        Bus.serve(vertx, Addresses.WEBHOOKS_DELIVERIES, endpoints::deliveries),
-        Bus.serve(vertx, Addresses.WEBHOOKS_REPLAY, request -> endpoints.replay(request)
-            .onSuccess(replayed -> sender.tick()))));
+    // Rows from before secrets were encrypted, or under an earlier master key, are sealed under the
+    // current one before this node sends anything; every node may do it, each row is compared and set.
+    return endpoints.sealStoredSecrets()
+        .onSuccess(sealed -> {
+          if (sealed > 0) {
+            LOG.info("Encrypted {} stored webhook secrets under the current master key", sealed);
+          }
+          sendTimer = vertx.setPeriodic(config.pollIntervalMs(), id -> {
+            sender.tick();
+            if (mailer != null) {
+              mailer.tick();
+            }
+          });
+          scheduleRelay(0);
+        })
+        .compose(sealed -> Future.all(List.of(
+            Bus.serve(vertx, Addresses.NOTIFICATIONS_GET, preferences::get),
+            Bus.serve(vertx, Addresses.NOTIFICATIONS_SET, preferences::set),
+            Bus.serve(vertx, Addresses.WEBHOOKS_CREATE, endpoints::create),
+            Bus.serve(vertx, Addresses.WEBHOOKS_LIST, endpoints::list),
+            Bus.serve(vertx, Addresses.WEBHOOKS_GET, endpoints::get),
+            Bus.serve(vertx, Addresses.WEBHOOKS_UPDATE, endpoints::update),
+            Bus.serve(vertx, Addresses.WEBHOOKS_DELETE, endpoints::delete),
+            Bus.serve(vertx, Addresses.WEBHOOKS_ROTATE_SECRET, endpoints::rotateSecret),
+            Bus.serve(vertx, Addresses.WEBHOOKS_DELIVERIES, endpoints::deliveries),
+            Bus.serve(vertx, Addresses.WEBHOOKS_REPLAY, request -> endpoints.replay(request)
+                .onSuccess(replayed -> sender.tick())))));
   }
 
   @Override
   public Future<?> stop() {
     stopped = true;
+    if (sender == null) {
+      return Future.succeededFuture();
+    }
     vertx.cancelTimer(relayTimer);
     vertx.cancelTimer(sendTimer);
     // Attempts still out after the grace are cut; their leases run out and another node (or this

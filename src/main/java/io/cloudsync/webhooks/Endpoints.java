@@ -42,13 +42,52 @@ public final class Endpoints {
   private final Access access;
   private final Destinations destinations;
   private final CloudSyncConfig.Webhooks config;
+  private final SecretBox secrets;
 
-  public Endpoints(Vertx vertx, Pool pool, Access access, Destinations destinations, CloudSyncConfig.Webhooks config) {
+  public Endpoints(Vertx vertx, Pool pool, Access access, Destinations destinations, CloudSyncConfig.Webhooks config,
+                   SecretBox secrets) {
     this.vertx = vertx;
     this.pool = pool;
     this.access = access;
     this.destinations = destinations;
     this.config = config;
+    this.secrets = secrets;
+  }
+
+  /**
+   * Seals every stored secret that is plaintext (a row from before secrets were encrypted) or
+   * encrypted under an earlier master key, under the current one; answers how many rows changed.
+   * Each row is compared and set, so a rotation racing it is never overwritten.
+   */
+  public Future<Integer> sealStoredSecrets() {
+    return pool.query("SELECT id::text AS id, secret, previous_secret FROM webhook_endpoints").execute()
+        .compose(rows -> {
+          List<Tuple> updates = new ArrayList<>();
+          for (Row row : rows) {
+            String id = row.getString("id");
+            String secret = row.getString("secret");
+            String previous = row.getString("previous_secret");
+            if (secrets.current(secret) && (previous == null || secrets.current(previous))) {
+              continue;
+            }
+            try {
+              String sealed = secrets.current(secret) ? secret : secrets.seal(id, secrets.open(id, secret));
+              String sealedPrevious = previous == null || secrets.current(previous) ? previous
+                  : secrets.seal(id, secrets.open(id, previous));
+              updates.add(Tuple.of(id, secret, previous, sealed, sealedPrevious));
+            } catch (SecretBox.Unreadable e) {
+              // Left as it is: its deliveries fail with this reason until the key is configured again.
+              org.slf4j.LoggerFactory.getLogger(Endpoints.class).error("Webhook endpoint {}: {}", id, e.getMessage());
+            }
+          }
+          if (updates.isEmpty()) {
+            return Future.succeededFuture(0);
+          }
+          return pool.preparedQuery("UPDATE webhook_endpoints SET secret = $4, previous_secret = $5 WHERE id = $1::uuid "
+                  + "AND secret = $2 AND previous_secret IS NOT DISTINCT FROM $3")
+              .executeBatch(updates)
+              .map(v -> updates.size());
+        });
   }
 
   /** {@code whsec_} and the base64 of 24 random bytes. */
@@ -88,7 +127,7 @@ public final class Endpoints {
               return conn.preparedQuery("INSERT INTO webhook_endpoints (id, space_id, url, events, enabled, secret, "
                       + "from_seq, created_by) VALUES ($1::uuid, $2::uuid, $3, $4::text[], $5, $6, $7, $8::uuid) RETURNING " + COLUMNS)
                   .execute(Tuple.tuple().addString(id).addString(space).addString(url)
-                      .addArrayOfString(events.toArray(String[]::new)).addBoolean(enabled).addString(secret)
+                      .addArrayOfString(events.toArray(String[]::new)).addBoolean(enabled).addString(secrets.seal(id, secret))
                       .addLong(row.getLong("next_seq")).addString(actor))
                   .compose(inserted -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.WEBHOOK_CREATED, actor, space, id,
                       null, new JsonObject().put("url", url).put("events", new JsonArray(events)).put("enabled", enabled)))
@@ -159,7 +198,8 @@ public final class Endpoints {
         .compose(row -> pool.withTransaction(conn -> conn.preparedQuery("UPDATE webhook_endpoints SET previous_secret = secret, "
                 + "previous_secret_until = now() + $2 * interval '1 second', secret = $3, updated_at = now() "
                 + "WHERE id = $1::uuid RETURNING previous_secret_until")
-            .execute(Tuple.of(request.getString("id"), config.secretOverlap().toSeconds(), secret))
+            .execute(Tuple.of(request.getString("id"), config.secretOverlap().toSeconds(),
+                secrets.seal(request.getString("id"), secret)))
             .compose(rows -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.WEBHOOK_SECRET_ROTATED,
                 request.getString("actor"), request.getString("space"), request.getString("id"), null,
                 new JsonObject().put("previous_secret_expires_at",

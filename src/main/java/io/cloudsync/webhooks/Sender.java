@@ -54,7 +54,7 @@ public final class Sender {
 
   /** A claimed attempt: the delivery, its change as the API shows it, and where it goes. */
   record Claim(String deliveryId, String endpointId, String messageId, int attempt, String kind, String url,
-               List<String> secrets, JsonObject change) {
+               List<String> secrets, String unreadableSecret, JsonObject change) {
   }
 
   /** How an attempt went: the status code (0 when no answer), the failure text, and Retry-After. */
@@ -71,13 +71,14 @@ public final class Sender {
   private final HttpClient client;
   private final Consumer<Result> observer;
   private final MailOutbox mail;
+  private final SecretBox secretBox;
   private int inFlight;
   private boolean claiming;
   private boolean again;
   private boolean stopped;
 
   public Sender(Vertx vertx, Pool pool, CloudSyncConfig.Webhooks config, Destinations destinations,
-                HttpClient client, MailOutbox mail, Consumer<Result> observer) {
+                HttpClient client, MailOutbox mail, SecretBox secretBox, Consumer<Result> observer) {
     this.vertx = vertx;
     this.pool = pool;
     this.config = config;
@@ -85,6 +86,7 @@ public final class Sender {
     this.client = client;
     this.observer = observer;
     this.mail = mail;
+    this.secretBox = secretBox;
   }
 
   /**
@@ -176,13 +178,20 @@ public final class Sender {
                     List<Claim> claims = new ArrayList<>();
                     for (Row delivery : deliveries) {
                       Row target = byEndpoint.get(delivery.getString("endpoint_id"));
-                      List<String> secrets = new ArrayList<>(List.of(target.getString("secret")));
-                      if (target.getString("previous_secret") != null) {
-                        secrets.add(target.getString("previous_secret"));
+                      String endpointId = delivery.getString("endpoint_id");
+                      List<String> secrets = new ArrayList<>();
+                      String unreadable = null;
+                      try {
+                        secrets.add(secretBox.open(endpointId, target.getString("secret")));
+                        if (target.getString("previous_secret") != null) {
+                          secrets.add(secretBox.open(endpointId, target.getString("previous_secret")));
+                        }
+                      } catch (SecretBox.Unreadable e) {
+                        unreadable = e.getMessage();
                       }
                       claims.add(new Claim(delivery.getString("id"), delivery.getString("endpoint_id"),
                           delivery.getString("message_id"), delivery.getInteger("attempts"), delivery.getString("kind"),
-                          target.getString("url"), secrets,
+                          target.getString("url"), secrets, unreadable,
                           changes.get(delivery.getUUID("space_id") + ":" + delivery.getLong("seq"))));
                     }
                     return claims;
@@ -224,6 +233,9 @@ public final class Sender {
     long started = System.nanoTime();
     if (claim.change() == null) {
       return Future.succeededFuture(new Result(0, "the change is gone from the log", 0, null));
+    }
+    if (claim.unreadableSecret() != null) {
+      return Future.succeededFuture(new Result(0, "not sent: " + claim.unreadableSecret(), 0, null));
     }
     String body = body(claim.kind(), claim.change());
     HttpClientRequest[] sent = new HttpClientRequest[1];
