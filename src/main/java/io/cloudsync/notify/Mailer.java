@@ -33,6 +33,9 @@ public final class Mailer {
   private static final Duration FIRST_RETRY = Duration.ofMinutes(1);
   private static final Duration LAST_RETRY = Duration.ofHours(1);
   private static final int MAX_ERROR = 500;
+  /** How long mails that could not be sent stay in the outbox for an operator to look at. */
+  static final Duration FAILED_KEPT = Duration.ofDays(30);
+  private static final long SWEEP_EVERY_MS = Duration.ofMinutes(10).toMillis();
 
   private final Pool pool;
   private final CloudSyncConfig.Mail config;
@@ -41,6 +44,7 @@ public final class Mailer {
   private boolean again;
   private boolean stopped;
   private Future<Void> current = Future.succeededFuture();
+  private long lastSweep;
 
   public Mailer(Vertx vertx, Pool pool, CloudSyncConfig.Mail config) {
     this.pool = pool;
@@ -73,7 +77,8 @@ public final class Mailer {
     running = true;
     Promise<Void> pass = Promise.promise();
     current = pass.future();
-    promoteDigests()
+    sweep()
+        .compose(v -> promoteDigests())
         .compose(v -> claim())
         .compose(this::sendAll)
         .onFailure(e -> LOG.warn("Sending e-mail failed: {}", e.getMessage()))
@@ -93,6 +98,18 @@ public final class Mailer {
     return current.eventually(() -> client.close().recover(e -> Future.succeededFuture()));
   }
 
+  /** Drops failed mails older than {@link #FAILED_KEPT}, every ten minutes at most, so the outbox stays bounded. */
+  private Future<Void> sweep() {
+    long now = System.currentTimeMillis();
+    if (now - lastSweep < SWEEP_EVERY_MS) {
+      return Future.succeededFuture();
+    }
+    lastSweep = now;
+    return pool.preparedQuery("DELETE FROM mail_outbox WHERE status = 'failed' AND created_at < now() - $1 * interval '1 second'")
+        .execute(Tuple.of(FAILED_KEPT.toSeconds()))
+        .mapEmpty();
+  }
+
   private Future<Void> promoteDigests() {
     return pool.preparedQuery("WITH due AS (DELETE FROM notification_digests d WHERE (d.user_id, d.space_id) IN "
             + "(SELECT user_id, space_id FROM notification_digests WHERE due_at <= now() ORDER BY due_at LIMIT $1 "
@@ -107,8 +124,9 @@ public final class Mailer {
             + "ELSE '' END) "
             + "FROM due JOIN users u ON u.id = due.user_id AND u.disabled_at IS NULL "
             + "JOIN spaces s ON s.id = due.space_id AND s.deleted_at IS NULL "
-            // Someone removed from the space since is not told of it.
-            + "JOIN space_members m ON m.space_id = due.space_id AND m.user_id = due.user_id")
+            // Someone removed from the space since, or who opted out since, is not told of it.
+            + "JOIN space_members m ON m.space_id = due.space_id AND m.user_id = due.user_id "
+            + "JOIN notification_preferences n ON n.user_id = due.user_id AND n.new_files")
         .execute(Tuple.of(BATCH))
         .mapEmpty();
   }

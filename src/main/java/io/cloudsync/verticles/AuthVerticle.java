@@ -160,6 +160,9 @@ public final class AuthVerticle extends VerticleBase {
     }
     String code = request.getString("totp");
     return throttle.check(email, address)
+        .recover(e -> e instanceof ApiException refused && refused.code() == ErrorCode.RATE_LIMITED
+            ? loginFailed(null, email, address, "throttled").transform(x -> Future.failedFuture(e))
+            : Future.failedFuture(e))
         .compose(v -> services.pool().preparedQuery("SELECT " + USER_COLUMNS
             + ", password_hash, mfa_secret, mfa_last_step FROM users WHERE email = $1").execute(Tuple.of(email)))
         .compose(rows -> {

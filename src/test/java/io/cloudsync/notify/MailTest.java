@@ -239,6 +239,41 @@ class MailTest {
   }
 
   @Test
+  @DisplayName("two nodes on one database send each mail once")
+  void twoNodesSendEachOnce(Servers servers) {
+    JsonObject config = config(servers).put("webhooks.poll_interval_ms", 20);
+    deploy(config);
+    Vertx otherVertx = Vertx.vertx();
+    CloudSyncHandle other = TestCloudSync.deploy(otherVertx, config.copy().put("data_dir", TestCloudSync.tempDir().toString()));
+    try {
+      Api otherApi = new Api(otherVertx, other.httpPort());
+      String owner = api.newUser("owner-" + UUID.randomUUID() + "@example.com");
+      String space = space(owner, "Team");
+      List<String> members = new java.util.ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        String email = "member" + i + "-" + UUID.randomUUID() + "@example.com";
+        (i % 2 == 0 ? api : otherApi).signup(email, Api.PASSWORD);
+        members.add(email);
+      }
+      for (int i = 0; i < members.size(); i++) {
+        Api via = i % 2 == 0 ? api : otherApi;
+        HttpResponse<Buffer> shared = via.request(HttpMethod.POST, "/api/v1/spaces/" + space + "/members", owner)
+            .sendJsonObject(new JsonObject().put("email", members.get(i)).put("role", "viewer")).await();
+        assertThat(shared.statusCode()).as(shared.bodyAsString()).isEqualTo(200);
+      }
+      await(() -> smtp.getReceivedMessages().length >= members.size());
+      sleep(800);
+      assertThat(smtp.getReceivedMessages()).hasSize(members.size());
+      for (String member : members) {
+        assertThat(mailTo(member)).as(member).hasSize(1);
+      }
+    } finally {
+      other.close().await();
+      otherVertx.close().await();
+    }
+  }
+
+  @Test
   @DisplayName("without mail.host nothing is queued, and the preference says mail is off")
   void offWithoutHost(Servers servers) {
     JsonObject config = TestCloudSync.config(servers).put("webhooks.poll_interval_ms", 50);
