@@ -327,12 +327,16 @@ public final class AuthVerticle extends VerticleBase {
 
   /** Revokes a sign-in; the revocation and its audit entry commit together. */
   private Future<Void> revokeFamily(String family, String reason) {
+    return revokeFamily(family, reason, null);
+  }
+
+  private Future<Void> revokeFamily(String family, String reason, String address) {
     return services.pool().withTransaction(conn -> conn.preparedQuery("UPDATE token_families SET revoked_at = now(), "
                 + "revoked_reason = $2 WHERE id = $1::uuid AND revoked_at IS NULL RETURNING user_id::text AS user_id")
             .execute(Tuple.of(family, reason))
             .compose(rows -> rows.size() == 0 ? Future.<Void>succeededFuture()
                 : AuditLog.append(conn, new AuditLog.Entry(AuditLog.TOKEN_REVOKED, rows.iterator().next().getString("user_id"),
-                    null, family, null, new JsonObject().put("reason", reason)))))
+                    null, family, address, new JsonObject().put("reason", reason)))))
         .compose(v -> tokens.revocations().revokeSession(family));
   }
 
@@ -343,7 +347,7 @@ public final class AuthVerticle extends VerticleBase {
   // --- logout, me ----------------------------------------------------------------------------
 
   private Future<JsonObject> logout(JsonObject request) {
-    return revokeFamily(request.getString("sid"), "logout")
+    return revokeFamily(request.getString("sid"), "logout", request.getString("client_ip"))
         .compose(v -> tokens.revocations().revokeToken(request.getString("jti")))
         .map(new JsonObject());
   }

@@ -169,6 +169,7 @@ class AuditTest {
     assertThat(login.getJsonObject("details").getString("method")).isEqualTo("password");
     assertThat(mine.get(mine.size() - 2).getJsonObject("details").getString("reason")).isEqualTo("password");
     assertThat(mine.get(0).getJsonObject("details").getString("reason")).isEqualTo("logout");
+    assertThat(mine.get(0).getString("ip")).isEqualTo("127.0.0.1");
     assertThat(mine.get(6).getString("target")).isEqualTo(adminId);
     assertThat(mine.get(5).getString("space")).isEqualTo(space);
     assertThat(mine.get(5).getString("target")).isEqualTo(hook);
