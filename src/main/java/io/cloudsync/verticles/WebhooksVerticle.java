@@ -30,13 +30,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Webhooks: the endpoints API on the event bus, the relay that turns the change log into delivery
- * rows, and the sender of due deliveries.
+ * Outbound notifications: webhooks (the endpoints API on the event bus, the relay that turns the
+ * change log into delivery rows, and the sender of due deliveries) and, when {@code mail.host} is
+ * set, e-mail (the notification relay over the same change log, and the {@link Mailer}), with the
+ * e-mail preferences API.
  *
- * <p>The relay runs on one node of a cluster at a time, the one holding a PostgreSQL session-level
+ * <p>Both relays run on one node of a cluster at a time, the one holding a PostgreSQL session-level
  * advisory lock on a connection of its own (as the change feed does); the others try the lock every
- * {@link #LOCK_RETRY_MS} ms. Every node sends: {@link Sender} claims due rows so that each attempt is
- * sent by exactly one node.
+ * {@link #LOCK_RETRY_MS} ms. Every node sends: {@link Sender} and {@link Mailer} claim due rows so
+ * that each attempt is sent by exactly one node.
  */
 public final class WebhooksVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(WebhooksVerticle.class);
