@@ -77,6 +77,18 @@ public final class Addresses {
   /** {id, delivery} → the delivery, due now. */
   public static final String WEBHOOKS_REPLAY = "cloudsync.webhooks.replay";
 
+  // --- audit (AuthVerticle); each request carries {actor} -----------------------------------------
+  /** {space, by?, kind?, from?, to?, limit?, cursor?} → {entries, cursor, has_more}: the space's change log. */
+  public static final String AUDIT_SPACE = "cloudsync.audit.space";
+  /** {by?, kind?, filter_space?, from?, to?, limit?, cursor?} → {entries, cursor, has_more}: admins only. */
+  public static final String AUDIT_ADMIN = "cloudsync.audit.admin";
+
+  // --- e-mail notification preferences (WebhooksVerticle) -----------------------------------------
+  /** {} → {new_files, mail_enabled}. */
+  public static final String NOTIFICATIONS_GET = "cloudsync.notifications.get";
+  /** {new_files} → {new_files, mail_enabled}. */
+  public static final String NOTIFICATIONS_SET = "cloudsync.notifications.set";
+
   private Addresses() {
   }
 }
