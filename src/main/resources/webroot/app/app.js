@@ -703,7 +703,12 @@ function wire() {
     close.addEventListener('click', () => close.closest('dialog').close());
   }
   setUpDropzone();
-  window.addEventListener('hashchange', () => route().catch(error => notice(explain(error))));
+  window.addEventListener('hashchange', () => {
+    if (cs.adoptFragment()) {
+      view.me = null;
+    }
+    route().catch(error => notice(explain(error)));
+  });
   cs.onChange(applyChange);
   cs.onRevoked(revoked);
   cs.onStatus(({ connected }) => {

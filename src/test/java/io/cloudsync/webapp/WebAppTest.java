@@ -3,6 +3,7 @@ package io.cloudsync.webapp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cloudsync.CloudSyncHandle;
+import io.cloudsync.auth.Totp;
 import io.cloudsync.test.Api;
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
@@ -10,6 +11,7 @@ import io.cloudsync.test.TestCloudSync;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import java.nio.file.Files;
@@ -25,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chromium.ChromiumNetworkConditions;
 
@@ -256,7 +259,32 @@ class WebAppTest {
       b.click("#files tr[data-name='big.bin'] button[aria-label='Download big.bin']");
       assertThat(b.downloaded("big.bin")).isEqualTo(big);
 
-      // The same folder on a phone-sized screen, by keyboard.
+      // A folder made by keyboard, a file dropped onto the list, moved into the folder, found by search.
+      a.find("#folder-name").sendKeys("Docs", Keys.ENTER);
+      b.visible("#files tr[data-name='Docs']");
+      a.script("const file = new File(['dropped by Ann'], 'dropped.txt', {type: 'text/plain'});"
+          + "const data = new DataTransfer(); data.items.add(file);"
+          + "const zone = document.getElementById('dropzone');"
+          + "zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true, cancelable: true}));"
+          + "zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));");
+      WebElement dropped = a.visible("#uploads li[data-upload='dropped.txt']");
+      a.await(Duration.ofSeconds(10), "drop uploaded", d -> "done".equals(dropped.getAttribute("data-state")));
+      b.visible("#files tr[data-name='dropped.txt']");
+      a.click("#files tr[data-name='dropped.txt'] button[aria-label='Move dropped.txt']");
+      a.visible("#move-target option[value='']");
+      a.find("#move-target").sendKeys("/Docs");
+      a.click("#form-move button[value=ok]");
+      b.gone("#files tr[data-name='dropped.txt']");
+      a.type("#search-query", "dropped");
+      a.click("#form-search button[type=submit]");
+      a.visible("#search-list a").click();
+      a.visible("#files tr[data-name='dropped.txt']");
+      assertThat(a.find("#breadcrumbs").getText().replace("\n", " ")).contains("Docs");
+      a.screenshot("11-subfolder");
+      a.find("#breadcrumbs li:nth-child(2) a").click();
+      a.visible("#files tr[data-name='Docs']");
+
+      // The same folder on a phone-sized screen.
       a.narrow(true);
       a.visible("#files tr[data-name='report-final.bin']");
       a.screenshot("08-folder-narrow");
@@ -270,6 +298,54 @@ class WebAppTest {
       a.click("#members li[data-user='" + bobId + "'] button");
       b.await(Duration.ofSeconds(5), "bob back at his spaces", d -> "spaces".equals(b.find("body").getAttribute("data-screen")));
       assertThat(b.find("#notice").getText()).contains("no longer have access");
+    }
+  }
+
+  @Test
+  @Timeout(60)
+  @DisplayName("the sign-in page offers the configured providers, asks for a TOTP code and takes an OAuth sign-in's tokens")
+  void signInPaths(Servers servers) throws Exception {
+    // A second installation, configured for GitHub sign-in; one CloudSync per Vert.x instance.
+    Vertx otherVertx = Vertx.vertx();
+    CloudSyncHandle other = TestCloudSync.deploy(otherVertx, TestCloudSync.config(servers)
+        .put("auth.oauth.redirect_base", "https://sync.example.com")
+        .put("auth.github.client_id", "cloudsync-test").put("auth.github.client_secret", "not used"));
+    try (Browser c = new Browser("carol", chromium, SCREENSHOTS)) {
+      String url = "http://127.0.0.1:" + other.httpPort();
+      Api api = new Api(otherVertx, other.httpPort());
+      String token = api.newUser("carol@example.com");
+      String secret = api.post("/api/v1/auth/mfa/setup", token, null).bodyAsJsonObject().getString("secret");
+      long step = Totp.step(System.currentTimeMillis() / 1000);
+      assertThat(api.post("/api/v1/auth/mfa/verify", token, new JsonObject().put("code", Totp.code(secret, step)))
+          .statusCode()).isEqualTo(200);
+
+      c.open(url + "/");
+      WebElement github = c.visible("#oauth-buttons a");
+      assertThat(github.getText()).isEqualTo("Sign in with GitHub");
+      assertThat(github.getAttribute("href")).isEqualTo(url + "/api/v1/auth/oauth/github/start");
+      c.type("#signin-email", "carol@example.com");
+      c.type("#signin-password", Api.PASSWORD);
+      c.click("#form-signin button[type=submit]");
+      c.visible("#signin-totp");
+      c.screenshot("12-totp-prompt");
+      c.find("#signin-totp").sendKeys(Totp.code(secret, step + 1), Keys.ENTER);
+      c.visible("#form-space");
+      c.click("#sign-out");
+      c.visible("#form-signin");
+
+      // An OAuth sign-in ends on the app with the tokens in the fragment, which the app takes and removes.
+      api.signup("dave@example.com", Api.PASSWORD);
+      JsonObject pair = api.signIn("dave@example.com", Api.PASSWORD);
+      c.open("about:blank");
+      c.open(url + "/#access_token=" + pair.getString("access_token") + "&refresh_token="
+          + pair.getString("refresh_token") + "&token_type=Bearer&expires_in=" + pair.getValue("expires_in"));
+      c.visible("#form-space");
+      assertThat(c.find("#whoami").getText()).contains("dave");
+      assertThat(c.driver.getCurrentUrl()).doesNotContain("access_token");
+      assertThat(c.script("return sessionStorage.length + ':' + localStorage.length")).isEqualTo("1:0");
+    } finally {
+      other.close().await();
+      otherVertx.close().await();
     }
   }
 
