@@ -19,7 +19,7 @@ const VENDOR = {
 };
 const REFRESH_KEY = 'cloudsync.refresh_token';
 const SPACE_ADDRESS = 'cloudsync.sync.space.';
-/** Refresh the access token this long before it expires. */
+/** Refresh the access token this long before it expires (a quarter of its life when that is shorter). */
 const REFRESH_AHEAD_MS = 60_000;
 /** The change log's largest page (ChangeLog.MAX_PAGE). */
 const LOG_PAGE = 1000;
@@ -87,6 +87,7 @@ export class CloudSync {
     this.storage = options.storage === undefined ? window.sessionStorage : options.storage;
     this.access = null;
     this.accessExpires = 0;
+    this.refreshAhead = REFRESH_AHEAD_MS;
     this.refreshToken = this.storage ? this.storage.getItem(REFRESH_KEY) : null;
     this.refreshing = null;
     this.listeners = { change: new Set(), revoked: new Set(), status: new Set(), signedOut: new Set() };
@@ -155,6 +156,7 @@ export class CloudSync {
   adopt(pair) {
     this.access = pair.access_token;
     this.accessExpires = Date.now() + pair.expires_in * 1000;
+    this.refreshAhead = Math.min(REFRESH_AHEAD_MS, pair.expires_in * 250);
     this.refreshToken = pair.refresh_token;
     if (this.storage) {
       this.storage.setItem(REFRESH_KEY, pair.refresh_token);
@@ -177,7 +179,7 @@ export class CloudSync {
 
   /** A valid access token, refreshed when it is about to expire; one refresh at a time. */
   async accessToken() {
-    if (this.access && Date.now() < this.accessExpires - REFRESH_AHEAD_MS) {
+    if (this.access && Date.now() < this.accessExpires - this.refreshAhead) {
       return this.access;
     }
     if (!this.refreshToken) {

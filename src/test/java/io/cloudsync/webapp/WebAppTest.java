@@ -302,16 +302,20 @@ class WebAppTest {
   }
 
   @Test
-  @Timeout(60)
+  @Timeout(90)
   @DisplayName("the sign-in page offers the configured providers, asks for a TOTP code and takes an OAuth sign-in's tokens")
   void signInPaths(Servers servers) throws Exception {
     // A second installation, configured for GitHub sign-in; one CloudSync per Vert.x instance.
     Vertx otherVertx = Vertx.vertx();
     CloudSyncHandle other = TestCloudSync.deploy(otherVertx, TestCloudSync.config(servers)
         .put("auth.oauth.redirect_base", "https://sync.example.com")
-        .put("auth.github.client_id", "cloudsync-test").put("auth.github.client_secret", "not used"));
-    try (Browser c = new Browser("carol", chromium, SCREENSHOTS)) {
-      String url = "http://127.0.0.1:" + other.httpPort();
+        .put("auth.github.client_id", "cloudsync-test").put("auth.github.client_secret", "not used")
+        // The shortest access tokens allowed: the client refreshes them a quarter of their life ahead, at 22.5 s.
+        .put("auth.access_token_ttl", 30));
+    // The browser reaches this installation through a proxy the test can cut.
+    try (CuttableProxy proxy = new CuttableProxy(otherVertx, other.httpPort());
+         Browser c = new Browser("carol", chromium, SCREENSHOTS)) {
+      String url = "http://127.0.0.1:" + proxy.port();
       Api api = new Api(otherVertx, other.httpPort());
       String token = api.newUser("carol@example.com");
       String secret = api.post("/api/v1/auth/mfa/setup", token, null).bodyAsJsonObject().getString("secret");
@@ -340,9 +344,31 @@ class WebAppTest {
       c.open(url + "/#access_token=" + pair.getString("access_token") + "&refresh_token="
           + pair.getString("refresh_token") + "&token_type=Bearer&expires_in=" + pair.getValue("expires_in"));
       c.visible("#form-space");
+      long landed = System.currentTimeMillis();
       assertThat(c.find("#whoami").getText()).contains("dave");
       assertThat(c.driver.getCurrentUrl()).doesNotContain("access_token");
       assertThat(c.script("return sessionStorage.length + ':' + localStorage.length")).isEqualTo("1:0");
+
+      // The network drops while a change lands; the client comes back, with a refreshed token, and catches up.
+      c.type("#space-name", "Dave's");
+      c.click("#form-space button[type=submit]");
+      c.await(Duration.ofSeconds(10), "live", d -> c.find("#live-status").getText().equals("Live"));
+      String spaceUrl = c.driver.getCurrentUrl();
+      String space = spaceUrl.substring(spaceUrl.indexOf("#/space/") + "#/space/".length());
+      Object refreshBefore = c.script("return sessionStorage.getItem('cloudsync.refresh_token')");
+      proxy.down();
+      c.await(Duration.ofSeconds(20), "drop noticed", d -> c.find("#live-status").getText().equals("Reconnecting…"));
+      assertThat(api.request(HttpMethod.PUT, "/api/v1/spaces/" + space + "/files/while-offline.txt",
+          pair.getString("access_token")).sendBuffer(Buffer.buffer("made while the browser was offline")).await()
+          .statusCode()).isEqualTo(200);
+      // Down until the access token is due for a refresh, so the way back needs one.
+      Thread.sleep(Math.max(1000, landed + 24_000 - System.currentTimeMillis()));
+      proxy.up();
+      c.visible("#files tr[data-name='while-offline.txt']");
+      c.await(Duration.ofSeconds(20), "live again", d -> c.find("#live-status").getText().equals("Live"));
+      assertThat(c.script("return sessionStorage.getItem('cloudsync.refresh_token')")).isNotEqualTo(refreshBefore);
+      c.find("#folder-name").sendKeys("After refresh", Keys.ENTER);
+      c.visible("#files tr[data-name='After refresh']");
     } finally {
       other.close().await();
       otherVertx.close().await();
