@@ -41,6 +41,8 @@ import org.openqa.selenium.chromium.ChromiumNetworkConditions;
 class WebAppTest {
   private static final Path SCREENSHOTS = Path.of("target", "screenshots");
   private static final String PASSWORD = "a long passphrase 42";
+  private static final String NO_CHROMIUM =
+      "Chromium is not installed (apt-get install chromium chromium-driver): the browser tests are skipped";
 
   private Vertx vertx;
   private CloudSyncHandle server;
@@ -50,8 +52,10 @@ class WebAppTest {
   @BeforeAll
   void start(Servers servers) {
     Optional<Path[]> installed = Browser.installed();
-    Assumptions.assumeTrue(installed.isPresent(),
-        "Chromium is not installed (apt-get install chromium chromium-driver): the browser tests are skipped");
+    if (installed.isEmpty()) {
+      System.out.println("WebAppTest: " + NO_CHROMIUM);
+    }
+    Assumptions.assumeTrue(installed.isPresent(), NO_CHROMIUM);
     chromium = installed.get();
     vertx = Vertx.vertx();
     server = TestCloudSync.deploy(vertx, TestCloudSync.config(servers));
