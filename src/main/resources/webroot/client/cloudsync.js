@@ -9,8 +9,8 @@
 //
 // Live transport: the stock Vert.x event-bus bridge client (@vertx/eventbus-bridge-client.js) on sockjs-client,
 // and uploads with tus-js-client; the server serves all three under /vendor/ and this module loads them on first
-// use. Tokens: the access token lives in memory only; the refresh token in the storage given (sessionStorage by
-// default: it survives a reload of the tab, not the tab), never in localStorage.
+// use. Tokens: the access token lives in memory only; the refresh token too, handed to the next page of the tab
+// through the storage given (sessionStorage by default) only while the page is left; never localStorage.
 
 const VENDOR = {
   SockJS: '/vendor/sockjs-client/1.6.1/dist/sockjs.min.js',
@@ -80,7 +80,8 @@ export class CloudSync {
   /**
    * @param {object} [options]
    * @param {string} [options.baseUrl] the server, '' for this page's origin
-   * @param {Storage|null} [options.storage] where the refresh token is kept (sessionStorage; null keeps it in memory)
+   * @param {Storage|null} [options.storage] where the refresh token waits across a reload (sessionStorage; null:
+   *     memory only, a reload signs out)
    */
   constructor(options = {}) {
     this.baseUrl = (options.baseUrl || '').replace(/\/$/, '');
@@ -90,6 +91,22 @@ export class CloudSync {
     this.refreshAhead = REFRESH_AHEAD_MS;
     this.refreshToken = this.storage ? this.storage.getItem(REFRESH_KEY) : null;
     this.refreshing = null;
+    if (this.storage) {
+      // The refresh token stays out of storage while the page lives and is put there only as the page is left,
+      // for the next one (a reload) to take: a duplicated tab copies sessionStorage, and two pages refreshing one
+      // token would look like a stolen token to the server, which then ends the sign-in.
+      this.storage.removeItem(REFRESH_KEY);
+      window.addEventListener('pagehide', () => {
+        if (this.refreshToken) {
+          this.storage.setItem(REFRESH_KEY, this.refreshToken);
+        }
+      });
+      window.addEventListener('pageshow', event => {
+        if (event.persisted) {
+          this.storage.removeItem(REFRESH_KEY);
+        }
+      });
+    }
     this.listeners = { change: new Set(), revoked: new Set(), status: new Set(), signedOut: new Set() };
     this.live = new Live(this);
   }
@@ -158,9 +175,6 @@ export class CloudSync {
     this.accessExpires = Date.now() + pair.expires_in * 1000;
     this.refreshAhead = Math.min(REFRESH_AHEAD_MS, pair.expires_in * 250);
     this.refreshToken = pair.refresh_token;
-    if (this.storage) {
-      this.storage.setItem(REFRESH_KEY, pair.refresh_token);
-    }
   }
 
   forget() {
