@@ -63,6 +63,7 @@ final class Browser implements AutoCloseable {
         "download.default_directory", downloads.toString(),
         "download.prompt_for_download", false,
         "safebrowsing.enabled", false));
+    options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
     ChromeDriverService service = new ChromeDriverService.Builder()
         .usingDriverExecutable(installed[1].toFile())
         .usingAnyFreePort()
@@ -163,6 +164,11 @@ final class Browser implements AutoCloseable {
 
   @Override
   public void close() {
+    try {
+      driver.manage().logs().get("browser").forEach(entry -> System.out.println("[" + name + " console] " + entry));
+    } catch (RuntimeException ignored) {
+      // logs are a help only
+    }
     driver.quit();
   }
 }
