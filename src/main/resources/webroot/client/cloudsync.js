@@ -429,6 +429,25 @@ export class CloudSync {
     return this.call('GET', '/api/v1/spaces/' + segment(space) + '/changes' + query({ cursor, limit }));
   }
 
+  // ---- webhooks and installation --------------------------------------------------------------------------
+
+  async webhooks(space) {
+    return (await this.call('GET', '/api/v1/spaces/' + segment(space) + '/webhooks')).webhooks;
+  }
+
+  /** Registers an endpoint; the answer carries its secret, shown only this once. */
+  createWebhook(space, url, events) {
+    return this.call('POST', '/api/v1/spaces/' + segment(space) + '/webhooks', { url, events: events || [] });
+  }
+
+  deleteWebhook(space, id) {
+    return this.call('DELETE', '/api/v1/spaces/' + segment(space) + '/webhooks/' + segment(id));
+  }
+
+  info() {
+    return this.call('GET', '/api/v1/info', null, { anonymous: true });
+  }
+
   // ---- uploads --------------------------------------------------------------------------------------------
 
   /**

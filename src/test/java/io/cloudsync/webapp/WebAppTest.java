@@ -289,6 +289,9 @@ class WebAppTest {
       a.find("#breadcrumbs li:nth-child(2) a").click();
       a.visible("#files tr[data-name='Docs']");
 
+      // Every control on the folder screen and in its dialogs has a name a screen reader can say.
+      assertThat(a.script(UNLABELLED_CONTROLS)).asList().isEmpty();
+
       // The same folder on a phone-sized screen.
       a.narrow(true);
       a.visible("#files tr[data-name='report-final.bin']");
@@ -383,6 +386,15 @@ class WebAppTest {
       otherVertx.close().await();
     }
   }
+
+  /** Buttons, links, inputs and selects (visible or in a dialog) without an accessible name, as CSS-ish paths. */
+  private static final String UNLABELLED_CONTROLS = String.join("\n",
+      "const named = c => (c.getAttribute('aria-label') || '').trim()",
+      "  || (c.labels && [...c.labels].some(l => l.textContent.trim()))",
+      "  || (['BUTTON', 'A'].includes(c.tagName) && c.textContent.trim());",
+      "return [...document.querySelectorAll('button, a[href], input, select, textarea')]",
+      "  .filter(c => c.type !== 'hidden' && (c.offsetParent !== null || c.closest('dialog')) && !named(c))",
+      "  .map(c => c.tagName.toLowerCase() + (c.id ? '#' + c.id : '') + (c.className ? '.' + c.className : ''));");
 
   private void signUp(Browser browser, String email, String name) {
     browser.open(base + "/");
