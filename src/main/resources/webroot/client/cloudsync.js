@@ -25,6 +25,8 @@ const REFRESH_AHEAD_MS = 60_000;
 const LOG_PAGE = 1000;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 10_000;
+/** How long after registering a space its log is read once more (see Live.register). */
+const REGISTER_SETTLE_MS = 1000;
 
 /** An error answer of the API: {status, code, message} and, for conflicts, the node as it is now. */
 export class CloudSyncError extends Error {
@@ -772,6 +774,13 @@ class Live {
       }
     };
     this.bus.registerHandler(SPACE_ADDRESS + state.space, state.headers, state.handler);
+    // The bridge does not confirm a registration: a change committed after the catch-up read but before the
+    // registration took effect would be neither read nor pushed. One more read a moment later closes that gap.
+    setTimeout(() => {
+      if (this.spaces.get(state.space) === state) {
+        this.catchUp(state);
+      }
+    }, REGISTER_SETTLE_MS);
   }
 
   failed(state, error) {
