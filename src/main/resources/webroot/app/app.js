@@ -8,7 +8,12 @@ const $ = id => document.getElementById(id);
 /** Upload rows kept across re-renders, by a key of the file; each is {row, bar, status}. */
 const uploads = new Map();
 const SPACES_POLL_MS = 5000;
-const MAX_FILES_PER_DROP = 100;
+/** Files one pick or drop uploads, and how many of them at once: each upload is a few API requests, and the
+ * API admits ratelimit.api_per_minute (100 by default) per user. */
+const MAX_FILES_PER_DROP = 50;
+const PARALLEL_UPLOADS = 3;
+/** Folders listed to offer as move targets (one request each). */
+const MOVE_LISTINGS_MAX = 25;
 const MOVE_TARGETS_MAX = 300;
 
 const view = {
@@ -437,7 +442,7 @@ async function rename(node) {
 async function moveTargets(node) {
   const targets = [{ id: '', label: '/ (top level)' }];
   const queue = [{ id: null, path: '' }];
-  while (queue.length && targets.length < MOVE_TARGETS_MAX) {
+  for (let listed = 0; queue.length && targets.length < MOVE_TARGETS_MAX && listed < MOVE_LISTINGS_MAX; listed++) {
     const folder = queue.shift();
     for (const child of await cs.list(view.space.id, folder.id)) {
       if (child.type === 'folder' && child.id !== node.id) {
@@ -585,7 +590,15 @@ async function uploadFiles(files) {
   if (files.length > MAX_FILES_PER_DROP) {
     notice('Only the first ' + MAX_FILES_PER_DROP + ' files are uploaded at once.');
   }
-  await Promise.all(list.map(file => uploadFile(file).catch(error => notice(file.name + ': ' + explain(error)))));
+  const queue = [...list];
+  const worker = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      await uploadFile(file).catch(error => notice(file.name + ': ' + explain(error)));
+    }
+  };
+  // Rows for all of them at once, so the user sees what is queued.
+  list.forEach(file => uploadRow(file).status.textContent = 'Waiting…');
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_UPLOADS, list.length) }, worker));
   renderResumeHint();
 }
 

@@ -473,7 +473,7 @@ export class CloudSync {
         endpoint: this.baseUrl + '/api/v1/uploads',
         metadata,
         chunkSize: options.chunkSize || Infinity,
-        retryDelays: [0, 1000, 3000, 5000],
+        retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
         storeFingerprintForResuming: true,
         removeFingerprintOnSuccess: true,
         // Space, folder and base version are part of the fingerprint: the same file into another folder, or
@@ -486,7 +486,8 @@ export class CloudSync {
         onProgress: (sent, total) => options.onProgress && options.onProgress(sent, total),
         onShouldRetry: (error, attempts) => {
           const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
-          return attempts < 4 && (status === 0 || status >= 500 || status === 423);
+          // Network errors, server trouble and the rate limit pass; anything else is an answer to heed.
+          return status === 0 || status >= 500 || status === 423 || status === 429;
         },
         onError: error => {
           const failure = tusError(error);
