@@ -9,6 +9,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.Cookie;
 import io.vertx.core.http.CookieSameSite;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.net.URLEncoder;
@@ -67,6 +68,26 @@ public final class OAuthHandler {
     Bus.request(vertx, Addresses.AUTH_OAUTH_CALLBACK, request)
         .onSuccess(pair -> redirect(ctx, successUrl(pair)))
         .onFailure(ctx::fail);
+  }
+
+  /**
+   * {@code GET /api/v1/auth/providers}: the providers this installation is configured for, so a sign-in page
+   * shows only the buttons that work. A provider needs its client id and {@code auth.oauth.redirect_base}.
+   */
+  public void providers(RoutingContext ctx) {
+    JsonArray names = new JsonArray();
+    if (!config.redirectBase().isEmpty()) {
+      if (config.google().enabled()) {
+        names.add("google");
+      }
+      if (config.github().enabled()) {
+        names.add("github");
+      }
+      if (!config.oidcIssuer().isEmpty() && config.oidc().enabled()) {
+        names.add("oidc");
+      }
+    }
+    Responses.ok(ctx, new JsonObject().put("providers", names));
   }
 
   private static String cookieValue(RoutingContext ctx) {

@@ -24,6 +24,7 @@ import io.cloudsync.handlers.RequestContextHandler;
 import io.cloudsync.handlers.SpacesHandler;
 import io.cloudsync.handlers.SyncHandler;
 import io.cloudsync.handlers.WebhooksHandler;
+import io.cloudsync.handlers.WebAppHandler;
 import io.cloudsync.handlers.EventBusBridge;
 import io.cloudsync.files.ChangeLog;
 import io.cloudsync.sync.Presence;
@@ -208,6 +209,7 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/v1/auth/mfa/setup").handler(authn::require).handler(auth::mfaSetup);
     router.post("/api/v1/auth/mfa/verify").handler(authn::require).handler(auth::mfaVerify);
     OAuthHandler oauth = new OAuthHandler(vertx, services.config().auth());
+    router.get("/api/v1/auth/providers").handler(oauth::providers);
     router.get("/api/v1/auth/oauth/:provider/start").handler(oauth::start);
     router.get("/api/v1/auth/oauth/:provider/callback").handler(oauth::callback);
     router.get("/api/v1/me").handler(authn::require).handler(auth::me);
@@ -285,6 +287,8 @@ public final class GatewayVerticle extends VerticleBase {
         .handler(nodes::restoreVersion);
     router.get("/api/v1/spaces/:space/trash").handler(authn::require).handler(nodes::trash);
     router.get("/api/v1/search").handler(authn::require).handler(nodes::search);
+
+    new WebAppHandler().mount(router);
 
     router.route().failureHandler(failures);
     for (int status : new int[] {404, 405, 406, 413, 415, 500}) {
