@@ -20,7 +20,7 @@ import io.vertx.sqlclient.Tuple;
  */
 public final class Spaces {
   private static final String SPACE_COLUMNS = "s.id::text AS id, s.name, s.owner_id::text AS owner_id, "
-      + "s.conflict_policy, s.created_at";
+      + "s.conflict_policy, s.created_at, s.next_seq AS head";
   private static final String MEMBER_COLUMNS = "u.id::text AS user_id, u.email, u.display_name, m.role, m.added_at";
 
   private final Pool pool;
@@ -40,6 +40,7 @@ public final class Spaces {
         .put("owner_id", row.getString("owner_id"))
         .put("conflict_policy", row.getString("conflict_policy"))
         .put("created_at", Tree.instant(row.getOffsetDateTime("created_at")))
+        .put("head", row.getLong("head"))
         .put("role", role);
   }
 

@@ -42,6 +42,12 @@ class SpacesTest {
     JsonArray mine = expect(files.send(HttpMethod.GET, "/api/v1/spaces", token, null), 200).getJsonArray("spaces");
     assertThat(mine).extracting(s -> ((JsonObject) s).getString("id")).containsExactly(space.getString("id"));
     assertThat(expect(files.send(HttpMethod.GET, path, token, null), 200).getString("name")).isEqualTo("Holiday photos");
+    assertThat(space.getLong("head")).as("a new space has no changes yet").isZero();
+    files.folder(token, space.getString("id"), null, "Rome");
+    files.folder(token, space.getString("id"), null, "Oslo");
+    long head = expect(files.send(HttpMethod.GET, path, token, null), 200).getLong("head");
+    assertThat(head).isEqualTo(expect(files.send(HttpMethod.GET, path + "/changes?cursor=0", token, null), 200)
+        .getLong("cursor")).isEqualTo(2);
 
     JsonObject renamed = expect(files.send(HttpMethod.PATCH, path, token,
         new JsonObject().put("name", "Trips").put("conflict_policy", "last_writer_wins")), 200);
