@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
     Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit,
-    Sync sync, ChangeFeed changeFeed, Webhooks webhooks) {
+    Sync sync, ChangeFeed changeFeed, Webhooks webhooks, Docs docs) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
                      long jsonBodyLimit, Duration shutdownTimeout) {
@@ -67,6 +67,10 @@ public record CloudSyncConfig(
   public record Files(long maxFileSize, int folderEntryLimit, long userQuota, int trashRetentionDays,
                       int uploadExpireHours, String masterKey, String masterKeyId,
                       java.util.Map<String, String> previousMasterKeys) {
+  }
+
+  /** JSON documents: the size of one, versions kept per document, the most a change entry carries of one. */
+  public record Docs(long maxSize, int maxVersions, long changeInlineMax) {
   }
 
   /** An OAuth client registration; off when the client id is empty. */
@@ -301,9 +305,12 @@ public record CloudSyncConfig(
         v.range(Settings.WEBHOOKS_POLL_INTERVAL_MS, 10, 60_000), v.range(Settings.WEBHOOKS_CONCURRENCY, 1, 1000),
         v.range(Settings.WEBHOOKS_CIRCUIT_FAILURES, 1, 1000), Duration.ofSeconds(v.range(Settings.WEBHOOKS_CIRCUIT_COOLDOWN, 1, 86_400)));
 
+    Docs docs = new Docs(v.sizeRange(Settings.DOCS_MAX_SIZE, 2, 64L << 20), v.range(Settings.DOCS_MAX_VERSIONS, 1, 100_000),
+        v.sizeRange(Settings.DOCS_CHANGE_INLINE_MAX, 0, 16L << 20));
+
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
         Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth, files,
-        List.copyOf(unknown), rateLimit, sync, changeFeed, webhooks);
+        List.copyOf(unknown), rateLimit, sync, changeFeed, webhooks, docs);
   }
 
   private static boolean isKey(String base64) {
