@@ -167,6 +167,35 @@ public final class Documents {
                 .map(answer -> answer.getJsonObject("node"))));
   }
 
+  /** A new document with the same content, like a file copy; other nodes go to {@link Nodes#copy}. */
+  public Future<JsonObject> copy(JsonObject request) {
+    String actor = request.getString("actor");
+    String space = request.getString("space");
+    boolean targeted = request.containsKey("parent_id");
+    String targetParent = Requests.string(request, "parent_id");
+    String rawName = Requests.string(request, "name");
+    String givenName = rawName == null ? null : Names.require(rawName);
+    return access.require(actor, space, Access.Action.WRITE)
+        .compose(role -> Tree.node(pool, space, request.getString("node")))
+        .compose(peek -> !TYPE.equals(peek.getString("type")) ? nodes.copy(request)
+            : log.write(tx -> Tree.lockSpace(tx.conn(), space)
+                .compose(locked -> Tree.liveNode(tx.conn(), space, request.getString("node")))
+                .compose(source -> {
+                  SqlClient conn = tx.conn();
+                  String parent = targeted ? targetParent : source.getString("parent_id");
+                  return Tree.requireFolder(conn, space, parent)
+                      .compose(v -> givenName == null
+                          ? Nodes.freeName(conn, space, parent, source.getString("name"), "copy")
+                          : Tree.liveChild(conn, space, parent, givenName).compose(existing -> existing == null
+                              ? Future.succeededFuture(givenName)
+                              : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "'" + givenName + "' exists there"))))
+                      .compose(name -> contentAt(conn, source.getString("id"), source.getLong("version"))
+                          .compose(content -> create(tx, space, parent, name, content, actor)));
+                })
+                .map(answer -> answer.getJsonObject("node"))))
+        .recover(Tree::nameTaken);
+  }
+
   /**
    * {@code {path_prefix?, where: {field: value}, limit?, cursor?}}: live documents in the folder's
    * subtree (the whole space without one) whose top-level fields equal the values, in id order.

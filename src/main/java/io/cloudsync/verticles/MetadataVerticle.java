@@ -72,7 +72,7 @@ public final class MetadataVerticle extends VerticleBase {
         Bus.serve(vertx, Addresses.NODES_UPDATE, nodes::update),
         Bus.serve(vertx, Addresses.NODES_DELETE, nodes::delete),
         Bus.serve(vertx, Addresses.NODES_RESTORE, nodes::restore),
-        Bus.serve(vertx, Addresses.NODES_COPY, nodes::copy),
+        Bus.serve(vertx, Addresses.NODES_COPY, documents::copy),
         Bus.serve(vertx, Addresses.NODES_TRASH, nodes::trash),
         Bus.serve(vertx, Addresses.NODES_VERSIONS, documents::versions),
         Bus.serve(vertx, Addresses.NODES_RESTORE_VERSION, documents::restoreVersion),

@@ -323,7 +323,7 @@ class DocumentsTest {
   }
 
   @Test
-  @DisplayName("documents have versions to list, read and restore, and go to the trash and back like files")
+  @DisplayName("documents have versions to list, read and restore, are copied, and go to the trash and back like files")
   void versionsAndTrash() {
     String space = newSpace(null);
     String node = create(space, "v.json", new JsonObject().put("n", 1)).getString("id");
@@ -340,6 +340,13 @@ class DocumentsTest {
         + "/versions/4/restore", token, null), 200);
     assertThat(restored.getLong("version")).isEqualTo(8);
     assertThat(document(space, node)).isEqualTo(new JsonObject().put("n", 4));
+
+    JsonObject copy = expect(files.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes/" + node + "/copy", token,
+        new JsonObject()), 201);
+    assertThat(copy.getString("name")).isEqualTo("v (copy).json");
+    assertThat(copy.getString("type")).isEqualTo("document");
+    assertThat(copy.getLong("version")).isEqualTo(1);
+    assertThat(document(space, copy.getString("id"))).isEqualTo(new JsonObject().put("n", 4));
 
     expect(files.send(HttpMethod.DELETE, "/api/v1/spaces/" + space + "/nodes/" + node, token, null), 204);
     expect(files.send(HttpMethod.GET, "/api/v1/spaces/" + space + "/docs/v.json", token, null), 404);
