@@ -3,7 +3,9 @@ package io.cloudsync.files;
 import static io.cloudsync.files.FilesFixture.expect;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cloudsync.bus.Addresses;
 import io.cloudsync.sync.LiveClient;
+import io.cloudsync.sync.SockJsClient;
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
 import io.vertx.core.Future;
@@ -319,6 +321,37 @@ class DocumentsTest {
       }
       assertThat(mirror).isEqualTo(new JsonObject().put("b", 2).put("c", new JsonObject().put("d", 3)))
           .isEqualTo(document(space, node));
+    }
+  }
+
+  @Test
+  @DisplayName("a SockJS bridge subscriber receives the same document entries, patch included")
+  void bridgeSubscriber() {
+    String space = newSpace(null);
+    String address = Addresses.SYNC_SPACE_PREFIX + space;
+    try (SockJsClient client = SockJsClient.connect(files.vertx, files.api.port(), SockJsClient.Transport.WEBSOCKET)) {
+      client.register(address, token);
+      // The bridge answers nothing to a register: publish probes until one comes through.
+      long deadline = System.currentTimeMillis() + 5000;
+      boolean live = false;
+      while (!live && System.currentTimeMillis() < deadline) {
+        files.vertx.eventBus().publish(address, new JsonObject().put("probe", true));
+        JsonObject message = client.inbox().poll(100);
+        live = message != null && message.getValue("body") instanceof JsonObject body && body.containsKey("probe");
+      }
+      assertThat(live).as("the bridge registration went live").isTrue();
+      String node = create(space, "bridged.json", new JsonObject().put("a", 1)).getString("id");
+      expect(patch(token, space, node, "{\"b\":{\"c\":true}}", "\"1\""), 200);
+      List<JsonObject> docs = new ArrayList<>();
+      while (docs.size() < 2) {
+        JsonObject message = client.inbox().next(5000);
+        if (message.getValue("body") instanceof JsonObject body && body.containsKey("seq")) {
+          docs.add(body.getJsonObject("doc"));
+        }
+      }
+      assertThat(docs.get(0).getJsonObject("content")).isEqualTo(new JsonObject().put("a", 1));
+      assertThat(docs.get(1)).isEqualTo(new JsonObject().put("base_version", 1)
+          .put("patch", new JsonObject().put("b", new JsonObject().put("c", true))));
     }
   }
 
