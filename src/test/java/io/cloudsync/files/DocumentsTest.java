@@ -455,6 +455,27 @@ class DocumentsTest {
     assertThat(files.send(HttpMethod.GET, "/api/v1/spaces/" + space + "/docs?limit=201", token, null).statusCode()).isEqualTo(400);
   }
 
+  @Test
+  @DisplayName("a path_prefix over a subtree too big to read folder by folder still finds exactly the matches there")
+  void queryBigSubtree() {
+    String space = newSpace(null);
+    String big = files.folder(token, space, null, "big").getString("id");
+    String inner = files.folder(token, space, big, "inner").getString("id");
+    create(space, "elsewhere.json", new JsonObject().put("kind", "rare"));
+    // More documents than the query reads by folder (20,000), loaded straight into the tables.
+    files.db.preparedQuery("WITH made AS (INSERT INTO nodes (space_id, parent_id, name, type, size) "
+            + "SELECT $1::uuid, CASE WHEN n % 2 = 0 THEN $2::uuid ELSE $3::uuid END, 'd' || n || '.json', 'document', 20 "
+            + "FROM generate_series(1, 20100) n RETURNING id, name) "
+            + "INSERT INTO documents (node_id, space_id, content) SELECT id, $1::uuid, jsonb_build_object('kind', "
+            + "CASE WHEN name IN ('d7.json', 'd20000.json', 'd20099.json') THEN 'rare' ELSE 'common' END) FROM made")
+        .execute(io.vertx.sqlclient.Tuple.of(space, big, inner)).await();
+    files.db.query("ANALYZE documents").execute().await();
+    assertThat(names(space, "path_prefix=big&where=kind=rare")).containsExactlyInAnyOrder("d7.json", "d20000.json", "d20099.json");
+    assertThat(names(space, "path_prefix=big/inner&where=kind=rare")).containsExactlyInAnyOrder("d7.json", "d20099.json");
+    assertThat(names(space, "where=kind=rare")).hasSize(4);
+    assertThat(names(space, "path_prefix=big&where=kind=common&limit=200")).hasSize(200);
+  }
+
   private static List<String> names(String space, String query) {
     JsonObject page = expect(files.send(HttpMethod.GET, "/api/v1/spaces/" + space + "/docs?" + query, token, null), 200);
     return page.getJsonArray("documents").stream().map(d -> ((JsonObject) d).getString("name")).toList();
