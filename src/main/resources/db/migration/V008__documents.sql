@@ -5,6 +5,11 @@
 ALTER TABLE nodes DROP CONSTRAINT nodes_type_check;
 ALTER TABLE nodes ADD CONSTRAINT nodes_type_check CHECK (type IN ('file', 'folder', 'document'));
 
+-- A path_prefix query walks the folders of a subtree and then takes the documents in them; without
+-- these the walk reads every node of every space (PostgreSQL hash-joins the recursion).
+CREATE INDEX nodes_live_folders ON nodes (parent_id) WHERE type = 'folder' AND deleted_at IS NULL;
+CREATE INDEX nodes_live_documents ON nodes (parent_id) WHERE type = 'document' AND deleted_at IS NULL;
+
 CREATE TABLE documents (
   node_id uuid PRIMARY KEY REFERENCES nodes (id) ON DELETE CASCADE,
   space_id uuid NOT NULL REFERENCES spaces (id) ON DELETE CASCADE,

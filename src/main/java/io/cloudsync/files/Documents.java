@@ -217,8 +217,12 @@ public final class Documents {
                 : Tree.<String>notFound("path_prefix names a " + folder.getString("type") + ", not a folder")))
         .compose(folder -> folder == null ? Future.succeededFuture((String[]) null) : subtreeFolders(space, folder))
         .compose(folders -> (folders == null ? Future.succeededFuture(false) : isSmall(folders))
-            .compose(small -> pool.preparedQuery(querySql(folders != null, small))
-                .execute(Tuple.of(space, where, after, limit + 1).addValue(folders))))
+            .compose(small -> pool.withTransaction(conn -> conn
+                // A cached generic plan cannot see how common the value or how big the subtree is
+                // and walks the whole space in id order: plan each query for its own parameters.
+                .query("SET LOCAL plan_cache_mode = force_custom_plan").execute()
+                .compose(v -> conn.preparedQuery(querySql(folders != null, small))
+                    .execute(Tuple.of(space, where, after, limit + 1).addValue(folders))))))
         .map(rows -> {
           JsonArray documents = new JsonArray();
           String cursor = null;
@@ -249,9 +253,10 @@ public final class Documents {
     String conditions = "d.space_id = $1::uuid AND d.content @> $2::jsonb AND n.deleted_at IS NULL "
         + "AND ($3::uuid IS NULL OR d.node_id > $3::uuid) ";
     if (inFolders && small) {
-      return "WITH here AS MATERIALIZED (SELECT id FROM nodes WHERE parent_id = ANY($5::text[]::uuid[]) AND type = 'document' "
-          + "AND deleted_at IS NULL) " + select + "here JOIN documents d ON d.node_id = here.id "
-          + "JOIN nodes n ON n.id = d.node_id WHERE " + conditions + "ORDER BY d.node_id LIMIT $4";
+      // The node rows come from the folder scan itself; only the documents are looked up by id.
+      return "WITH n AS MATERIALIZED (SELECT * FROM nodes WHERE parent_id = ANY($5::text[]::uuid[]) AND type = 'document' "
+          + "AND deleted_at IS NULL) " + select + "n JOIN documents d ON d.node_id = n.id WHERE " + conditions
+          + "ORDER BY d.node_id LIMIT $4";
     }
     return select + "documents d JOIN nodes n ON n.id = d.node_id WHERE " + conditions
         + (inFolders ? "AND n.parent_id = ANY($5::text[]::uuid[]) " : "AND $5::text[] IS NULL ") + "ORDER BY d.node_id LIMIT $4";
