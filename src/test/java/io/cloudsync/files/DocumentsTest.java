@@ -299,6 +299,11 @@ class DocumentsTest {
     String small = create(space, "small.json", new JsonObject().put("a", 1)).getString("id");
     JsonObject created = changesOf(space, small).get(0);
     assertThat(created.getJsonObject("doc").getJsonObject("content")).isEqualTo(new JsonObject().put("a", 1));
+    // A member set to null cannot be said by a merge patch: the entry carries the whole document.
+    expect(put(token, space, "small.json", "{\"a\":1,\"z\":null}", null), 200);
+    JsonObject nulled = changesOf(space, small).get(1).getJsonObject("doc");
+    assertThat(nulled.containsKey("patch")).isFalse();
+    assertThat(nulled.getJsonObject("content")).isEqualTo(new JsonObject().put("a", 1).putNull("z"));
   }
 
   @Test
@@ -368,18 +373,24 @@ class DocumentsTest {
     // docs.max_versions is 5 here: the newest five are kept.
     assertThat(versions.stream().map(v -> ((JsonObject) v).getLong("version")).toList()).containsExactly(7L, 6L, 5L, 4L, 3L);
     assertThat(versions.getJsonObject(0).getBoolean("current")).isTrue();
+    // Version 1 is no longer kept: a patch from it touches the whole document as far as anyone can tell.
+    HttpResponse<Buffer> fromGone = patch(token, space, node, "{\"other\":1}", "\"1\"");
+    assertThat(code(fromGone)).isEqualTo("version_conflict");
+    assertThat(fromGone.bodyAsJsonObject().getJsonArray("conflicting_fields")).containsExactly("/other");
+    expect(patch(token, space, node, "{\"other\":1}", "\"3\""), 200);
+    expect(patch(token, space, node, "{\"other\":null}", "\"8\""), 200);
     expect(files.send(HttpMethod.GET, "/api/v1/spaces/" + space + "/nodes/" + node + "/document?version=1", token, null), 404);
     JsonObject restored = expect(files.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes/" + node
-        + "/versions/4/restore", token, null), 200);
-    assertThat(restored.getLong("version")).isEqualTo(8);
-    assertThat(document(space, node)).isEqualTo(new JsonObject().put("n", 4));
+        + "/versions/5/restore", token, null), 200);
+    assertThat(restored.getLong("version")).isEqualTo(10);
+    assertThat(document(space, node)).isEqualTo(new JsonObject().put("n", 5));
 
     JsonObject copy = expect(files.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes/" + node + "/copy", token,
         new JsonObject()), 201);
     assertThat(copy.getString("name")).isEqualTo("v (copy).json");
     assertThat(copy.getString("type")).isEqualTo("document");
     assertThat(copy.getLong("version")).isEqualTo(1);
-    assertThat(document(space, copy.getString("id"))).isEqualTo(new JsonObject().put("n", 4));
+    assertThat(document(space, copy.getString("id"))).isEqualTo(new JsonObject().put("n", 5));
 
     expect(files.send(HttpMethod.DELETE, "/api/v1/spaces/" + space + "/nodes/" + node, token, null), 204);
     expect(files.send(HttpMethod.GET, "/api/v1/spaces/" + space + "/docs/v.json", token, null), 404);
@@ -388,7 +399,7 @@ class DocumentsTest {
     assertThat(code(patch(token, space, node, "{\"n\":0}", null))).isEqualTo("not_found");
     expect(files.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes/" + node + "/restore", token, null), 200);
     assertThat(expect(files.send(HttpMethod.GET, "/api/v1/spaces/" + space + "/docs/v.json", token, null), 200))
-        .isEqualTo(new JsonObject().put("n", 4));
+        .isEqualTo(new JsonObject().put("n", 5));
     expect(files.send(HttpMethod.DELETE, "/api/v1/spaces/" + space + "/nodes/" + node + "?purge=true", token, null), 204);
     assertThat(files.count("SELECT count(*) FROM document_versions WHERE node_id = $1::uuid", node)).isZero();
     assertThat(files.count("SELECT count(*) FROM documents WHERE node_id = $1::uuid", node)).isZero();
