@@ -26,6 +26,10 @@ public final class Addresses {
   // --- files metadata (MetadataVerticle) ---------------------------------------------------------
   /** Published after commit: one change of space {@code <id>} on {@code SYNC_SPACE_PREFIX + id}. */
   public static final String SYNC_SPACE_PREFIX = "cloudsync.sync.space.";
+  /** Published: presence joins, updates, leaves, heartbeats and queries of space {@code <id>} (io.cloudsync.sync.Presence). */
+  public static final String PRESENCE_SPACE_PREFIX = "cloudsync.presence.space.";
+  /** One event loop's presence inbox: answers to its presence queries. */
+  public static final String PRESENCE_INBOX_PREFIX = "cloudsync.presence.inbox.";
   /** Commits a file version: {actor, space, node_id | parent_id + name | path, base_version?, size, sha256, chunks, chunk_sizes, check_chunk_access?}. */
   public static final String METADATA_COMMIT = "cloudsync.metadata.commit";
   /** The manifest of a file version: {actor, space, node, version?}. */
@@ -81,6 +85,18 @@ public final class Addresses {
   public static final String WEBHOOKS_DELIVERIES = "cloudsync.webhooks.deliveries";
   /** {id, delivery} → the delivery, due now. */
   public static final String WEBHOOKS_REPLAY = "cloudsync.webhooks.replay";
+
+  // --- audit (AuthVerticle); each request carries {actor} -----------------------------------------
+  /** {space, by?, kind?, from?, to?, limit?, cursor?} → {entries, cursor, has_more}: the space's change log. */
+  public static final String AUDIT_SPACE = "cloudsync.audit.space";
+  /** {by?, kind?, filter_space?, from?, to?, limit?, cursor?} → {entries, cursor, has_more}: admins only. */
+  public static final String AUDIT_ADMIN = "cloudsync.audit.admin";
+
+  // --- e-mail notification preferences (WebhooksVerticle) -----------------------------------------
+  /** {} → {new_files, mail_enabled}. */
+  public static final String NOTIFICATIONS_GET = "cloudsync.notifications.get";
+  /** {new_files} → {new_files, mail_enabled}. */
+  public static final String NOTIFICATIONS_SET = "cloudsync.notifications.set";
 
   private Addresses() {
   }

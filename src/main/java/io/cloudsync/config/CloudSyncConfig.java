@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
     Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit,
-    Sync sync, ChangeFeed changeFeed, Webhooks webhooks, Docs docs) {
+    Sync sync, ChangeFeed changeFeed, Webhooks webhooks, Mail mail, Docs docs) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
                      long jsonBodyLimit, Duration shutdownTimeout) {
@@ -28,7 +28,9 @@ public record CloudSyncConfig(
 
   /** Live connections ({@code /api/v1/sync}) and long-polls; durations in seconds, sizes in bytes. */
   public record Sync(int pingInterval, int idleTimeout, int maxSession, int maxSubscriptions, int maxMessage,
-                     int sendQueue, int slowConsumerTimeout, int longPollMax) {
+                     int sendQueue, int slowConsumerTimeout, int longPollMax, int maxFilteredSubscriptions,
+                     int maxPrefixLength, int maxTrackedFolders, int presenceMaxState, int presenceMaxMembers,
+                     int presenceHeartbeat, int presenceTimeout) {
   }
 
   public record Tls(Path cert, Path key) {
@@ -94,7 +96,19 @@ public record CloudSyncConfig(
    */
   public record Webhooks(List<String> allowlist, int maxEndpoints, int timeoutMs, List<Duration> retrySchedule,
                          Duration retryAfterMax, Duration secretOverlap, int pollIntervalMs, int concurrency,
-                         int circuitFailures, Duration circuitCooldown) {
+                         int circuitFailures, Duration circuitCooldown, Duration disableAfter,
+                         Optional<Path> trustedCa) {
+  }
+
+  /**
+   * E-mail over SMTP; off when {@code host} is empty. {@code batchInterval} is the least time between
+   * two mails about new files in one space to one member.
+   */
+  public record Mail(String host, int port, String username, String password, String from, String starttls,
+                     boolean ssl, int maxAttempts, Duration batchInterval) {
+    public boolean enabled() {
+      return !host.isEmpty();
+    }
   }
 
   private static final Pattern DURATION = Pattern.compile("^(\\d{1,9})\\s*(ms|s|m|h|d)$");
@@ -271,7 +285,16 @@ public record CloudSyncConfig(
         v.range(Settings.SYNC_MAX_SESSION, 10, 31_536_000), v.range(Settings.SYNC_MAX_SUBSCRIPTIONS, 1, 100_000),
         (int) v.sizeRange(Settings.SYNC_MAX_MESSAGE, 1024, 16L << 20),
         (int) v.sizeRange(Settings.SYNC_SEND_QUEUE, 1024, 64L << 20),
-        v.range(Settings.SYNC_SLOW_CONSUMER_TIMEOUT, 1, 3600), v.range(Settings.SYNC_LONG_POLL_MAX, 1, 600));
+        v.range(Settings.SYNC_SLOW_CONSUMER_TIMEOUT, 1, 3600), v.range(Settings.SYNC_LONG_POLL_MAX, 1, 600),
+        v.range(Settings.SYNC_MAX_FILTERED_SUBSCRIPTIONS, 0, 100_000), v.range(Settings.SYNC_MAX_PREFIX_LENGTH, 1, 65_536),
+        v.range(Settings.SYNC_MAX_TRACKED_FOLDERS, 1, 10_000_000),
+        (int) v.sizeRange(Settings.SYNC_PRESENCE_MAX_STATE, 2, 64L << 10),
+        v.range(Settings.SYNC_PRESENCE_MAX_MEMBERS, 1, 100_000), v.range(Settings.SYNC_PRESENCE_HEARTBEAT, 1, 3600),
+        v.range(Settings.SYNC_PRESENCE_TIMEOUT, 2, 7200));
+    if (sync.presenceTimeout() <= sync.presenceHeartbeat()) {
+      throw Settings.SYNC_PRESENCE_TIMEOUT.invalid(String.valueOf(sync.presenceTimeout()),
+          "more than sync.presence_heartbeat (" + sync.presenceHeartbeat() + "), or live entries would expire");
+    }
 
     String topic = v.string(Settings.CHANGEFEED_TOPIC);
     if (!TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
@@ -303,14 +326,37 @@ public record CloudSyncConfig(
         Duration.ofSeconds(v.range(Settings.WEBHOOKS_RETRY_AFTER_MAX, 0, 7 * 86_400)),
         Duration.ofSeconds(v.range(Settings.WEBHOOKS_SECRET_OVERLAP, 0, 30 * 86_400)),
         v.range(Settings.WEBHOOKS_POLL_INTERVAL_MS, 10, 60_000), v.range(Settings.WEBHOOKS_CONCURRENCY, 1, 1000),
-        v.range(Settings.WEBHOOKS_CIRCUIT_FAILURES, 1, 1000), Duration.ofSeconds(v.range(Settings.WEBHOOKS_CIRCUIT_COOLDOWN, 1, 86_400)));
+        v.range(Settings.WEBHOOKS_CIRCUIT_FAILURES, 1, 1000), Duration.ofSeconds(v.range(Settings.WEBHOOKS_CIRCUIT_COOLDOWN, 1, 86_400)),
+        durationIn(v, Settings.WEBHOOKS_DISABLE_AFTER, Duration.ofSeconds(1), Duration.ofDays(365)),
+        v.string(Settings.WEBHOOKS_TRUSTED_CA).isEmpty() ? Optional.empty()
+            : Optional.of(readable(Settings.WEBHOOKS_TRUSTED_CA, v.string(Settings.WEBHOOKS_TRUSTED_CA))));
+
+    String mailFrom = v.string(Settings.MAIL_FROM);
+    String fromAddress = mailFrom.contains("<") && mailFrom.endsWith(">")
+        ? mailFrom.substring(mailFrom.lastIndexOf('<') + 1, mailFrom.length() - 1) : mailFrom;
+    if (!fromAddress.matches("[^@\\s<>]{1,64}@[^@\\s<>]{1,253}")) {
+      throw Settings.MAIL_FROM.invalid(mailFrom, "an address such as cloudsync@example.com or CloudSync <cloudsync@example.com>");
+    }
+    Mail mail = new Mail(v.string(Settings.MAIL_HOST), v.range(Settings.MAIL_PORT, 1, 65535), v.string(Settings.MAIL_USERNAME),
+        v.string(Settings.MAIL_PASSWORD), mailFrom, v.string(Settings.MAIL_STARTTLS), v.bool(Settings.MAIL_SSL),
+        v.range(Settings.MAIL_MAX_ATTEMPTS, 1, 100),
+        durationIn(v, Settings.NOTIFICATIONS_BATCH_INTERVAL, Duration.ofMillis(100), Duration.ofDays(1)));
 
     Docs docs = new Docs(v.sizeRange(Settings.DOCS_MAX_SIZE, 2, 64L << 20), v.range(Settings.DOCS_MAX_VERSIONS, 1, 100_000),
         v.sizeRange(Settings.DOCS_CHANGE_INLINE_MAX, 0, 16L << 20));
 
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
         Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth, files,
-        List.copyOf(unknown), rateLimit, sync, changeFeed, webhooks, docs);
+        List.copyOf(unknown), rateLimit, sync, changeFeed, webhooks, mail, docs);
+  }
+
+  private static Duration durationIn(Values v, Setting setting, Duration min, Duration max) {
+    String text = v.string(setting);
+    Duration value = duration(text);
+    if (value == null || value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+      throw setting.invalid(text, "a duration such as 30s, 5m, 2h or 5d, from " + min + " to " + max);
+    }
+    return value;
   }
 
   private static boolean isKey(String base64) {

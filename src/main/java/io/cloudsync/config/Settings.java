@@ -70,6 +70,23 @@ public final class Settings {
       "Failed attempts in a row after which an endpoint's deliveries are postponed for webhooks.circuit_cooldown.");
   public static final Setting WEBHOOKS_CIRCUIT_COOLDOWN = integer("webhooks.circuit_cooldown", 60,
       "Seconds an endpoint's deliveries wait once its circuit opened; then one attempt probes it.");
+  public static final Setting WEBHOOKS_DISABLE_AFTER = string("webhooks.disable_after", "5d",
+      "How long (ms, s, m, h, d) an endpoint may fail without one success before it is disabled and its owners told.");
+  public static final Setting WEBHOOKS_TRUSTED_CA = string("webhooks.trusted_ca", "",
+      "PEM file of CA certificates that https receivers may be signed by, besides the JVM's trusted authorities.");
+  public static final Setting MAIL_HOST = string("mail.host", "",
+      "SMTP server that sends CloudSync's e-mail; empty turns e-mail off.");
+  public static final Setting MAIL_PORT = integer("mail.port", 587, "SMTP port.");
+  public static final Setting MAIL_USERNAME = string("mail.username", "", "SMTP user; empty sends without logging in.");
+  public static final Setting MAIL_PASSWORD = string("mail.password", "", "SMTP password.");
+  public static final Setting MAIL_FROM = string("mail.from", "cloudsync@localhost", "The From address of CloudSync's mail.");
+  public static final Setting MAIL_STARTTLS = choice("mail.starttls", "optional", List.of("disabled", "optional", "required"),
+      "STARTTLS on the SMTP connection: disabled, optional (when offered) or required.");
+  public static final Setting MAIL_SSL = bool("mail.ssl", false, "Connect to the SMTP server over TLS from the start (port 465).");
+  public static final Setting MAIL_MAX_ATTEMPTS = integer("mail.max_attempts", 8,
+      "Attempts to send one mail (1 min, then doubling up to 1 h apart) before it is kept as failed.");
+  public static final Setting NOTIFICATIONS_BATCH_INTERVAL = string("notifications.batch_interval", "5m",
+      "New files in a space are told to an opted-in member in one mail at most this often (ms, s, m, h).");
   public static final Setting BLOB_TYPE = choice("blob.type", "local", List.of("local", "s3"),
       "Where file chunks are stored: local directory or S3-compatible store.");
   public static final Setting BLOB_LOCAL_DIR = string("blob.local.dir", "",
@@ -126,6 +143,22 @@ public final class Settings {
       "Seconds a live connection's send queue may stay full before the client is disconnected with its cursors.");
   public static final Setting SYNC_LONG_POLL_MAX = integer("sync.long_poll_max", 60,
       "Largest wait (seconds) a GET /changes long-poll may ask for.");
+  public static final Setting SYNC_MAX_FILTERED_SUBSCRIPTIONS = integer("sync.max_filtered_subscriptions", 10,
+      "Subscriptions of one live connection that may use path_prefix, types or snapshot (each holds its space's "
+          + "folder tree in memory).");
+  public static final Setting SYNC_MAX_PREFIX_LENGTH = integer("sync.max_prefix_length", 1024,
+      "Longest path_prefix a live subscription may name, in characters.");
+  public static final Setting SYNC_MAX_TRACKED_FOLDERS = integer("sync.max_tracked_folders", 20_000,
+      "Folders a space may hold for a filtered or snapshot subscription to it (each costs a few hundred bytes per "
+          + "such subscription); larger spaces refuse them.");
+  public static final Setting SYNC_PRESENCE_MAX_STATE = size("sync.presence_max_state", 1024,
+      "Largest presence state (the JSON a client sets, e.g. the node it edits) in bytes.");
+  public static final Setting SYNC_PRESENCE_MAX_MEMBERS = integer("sync.presence_max_members", 256,
+      "Most connections present in one space at a time; more are refused presence (they still get changes).");
+  public static final Setting SYNC_PRESENCE_HEARTBEAT = integer("sync.presence_heartbeat", 5,
+      "Seconds between a node's re-announcements of the presence entries of its connections.");
+  public static final Setting SYNC_PRESENCE_TIMEOUT = integer("sync.presence_timeout", 15,
+      "Seconds after which a presence entry that was not re-announced (its node died) is dropped with a leave.");
   public static final Setting STORAGE_MASTER_KEY = string("storage.master_key", "",
       "Base64 of 32 random bytes: the AES-256 master key that wraps each chunk's data key. Empty generates one, "
           + "stored in PostgreSQL; set it in production and keep it apart from the database.");

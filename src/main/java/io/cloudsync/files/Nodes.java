@@ -14,6 +14,9 @@ import io.vertx.sqlclient.Tuple;
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
 
 /**
  * Folders and the operations on any node: list, make a folder, read, rename or move, trash,
@@ -29,6 +32,8 @@ public final class Nodes {
   /** Folders first, then by name; keyset paging over the same key. */
   private static final String SORT_KEY = "(CASE WHEN n.type = 'folder' THEN 0 ELSE 1 END), lower(n.name) COLLATE \"C\", n.id";
   private static final int MAX_VARIANTS = 100;
+  /** Deeper pages of a search cost a walk past every earlier match; past this, narrow the query. */
+  static final int MAX_SEARCH_OFFSET = 10_000;
 
   private final Pool pool;
   private final Access access;
@@ -162,36 +167,120 @@ public final class Nodes {
         });
   }
 
-  /** Live nodes whose name contains the text, in the spaces the caller can read (or the one named). */
+  /**
+   * Live nodes whose name matches the text, in the spaces the caller can read (or the one named),
+   * by name in the order folders are listed. A query with three letters or digits in a row
+   * matches names containing it, through the trigram index on (space, name); a shorter one, which
+   * trigrams cannot narrow, matches names that start with it, through the ordered name index.
+   */
   public Future<JsonObject> search(JsonObject request) {
     String actor = actor(request);
     String query = Requests.string(request, "q");
     if (query == null || query.isBlank() || query.length() > 255) {
       return Future.failedFuture(Requests.bad("q must be 1 to 255 characters"));
     }
-    String text = Normalizer.normalize(query.strip(), Normalizer.Form.NFC)
-        .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+    String text = Normalizer.normalize(query.strip(), Normalizer.Form.NFC);
     String space = Requests.string(request, "space");
     int limit = Requests.limit(request, 50, 500);
     int offset = Requests.offset(request);
-    Future<?> allowed = space == null ? Future.succeededFuture() : access.require(actor, space, Access.Action.READ);
-    return allowed
-        .compose(ok -> pool.preparedQuery("SELECT " + Tree.COLUMNS + " FROM nodes n "
-                + "JOIN space_members m ON m.space_id = n.space_id AND m.user_id = $1::uuid "
-                + "JOIN spaces s ON s.id = n.space_id AND s.deleted_at IS NULL "
-                + "WHERE n.deleted_at IS NULL AND lower(n.name) LIKE '%' || lower($2) || '%' "
-                + "AND ($3::uuid IS NULL OR n.space_id = $3::uuid) "
-                + "ORDER BY lower(n.name), n.id LIMIT $4 OFFSET $5")
-            .execute(Tuple.of(actor, text, space, limit + 1, offset)))
+    if (offset > MAX_SEARCH_OFFSET) {
+      return Future.failedFuture(Requests.bad("offset must be at most " + MAX_SEARCH_OFFSET + "; narrow the query"));
+    }
+    Future<UUID[]> spaces = space == null ? readableSpaces(actor)
+        : access.require(actor, space, Access.Action.READ).map(role -> new UUID[] {UUID.fromString(space)});
+    return spaces
+        .compose(ids -> ids.length == 0 ? Future.<Iterable<Row>>succeededFuture(List.of())
+            : hasTrigram(text) ? containing(ids, text, limit, offset) : startingWith(ids, text, limit, offset))
         .map(rows -> {
           JsonArray nodes = new JsonArray();
+          boolean more = false;
           for (Row row : rows) {
             if (nodes.size() < limit) {
               nodes.add(Tree.toJson(row));
+            } else {
+              more = true;
             }
           }
-          return new JsonObject().put("nodes", nodes).put("has_more", rows.size() > limit);
+          return new JsonObject().put("nodes", nodes).put("has_more", more);
         });
+  }
+
+  private Future<UUID[]> readableSpaces(String actor) {
+    return pool.preparedQuery("SELECT m.space_id AS id FROM space_members m "
+            + "JOIN spaces s ON s.id = m.space_id AND s.deleted_at IS NULL WHERE m.user_id = $1::uuid")
+        .execute(Tuple.of(actor))
+        .map(rows -> {
+          UUID[] ids = new UUID[rows.size()];
+          int i = 0;
+          for (Row row : rows) {
+            ids[i++] = row.getUUID("id");
+          }
+          return ids;
+        });
+  }
+
+  /**
+   * Substring match, one trigram index scan per space: with the space fixed, the scan narrows to
+   * the space and the text at once. (Given the whole array, the planner may leave the space out
+   * of the index condition, read every node with the text in anyone's space and drop the rest.)
+   */
+  private Future<Iterable<Row>> containing(UUID[] spaces, String text, int limit, int offset) {
+    String pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+    return pool.preparedQuery("SELECT x.* FROM unnest($1::uuid[]) s (id) CROSS JOIN LATERAL ("
+            + "SELECT " + Tree.COLUMNS + ", lower(n.name) COLLATE \"C\" AS sort_name, n.id AS sort_id FROM nodes n "
+            + "WHERE n.space_id = s.id AND n.deleted_at IS NULL AND lower(n.name) LIKE '%' || lower($2) || '%') x "
+            + "ORDER BY x.sort_name, x.sort_id LIMIT $3 OFFSET $4")
+        .execute(Tuple.of(spaces, pattern, limit + 1, offset))
+        .map(rows -> rows);
+  }
+
+  /**
+   * Prefix match: each space's ordered name index is walked from the prefix for just the rows the
+   * page needs, and the spaces' walks merged. Bitmap scans are off for the statement: the planner
+   * cannot tell how many names share a one- or two-letter prefix, and when it guesses few it
+   * collects and sorts every one of them, which for a common prefix is most of the space.
+   */
+  private Future<Iterable<Row>> startingWith(UUID[] spaces, String text, int limit, int offset) {
+    String from = text.toLowerCase(Locale.ROOT);
+    String to = nextPrefix(from);
+    // A prefix of nothing but the last code point has no upper bound; $3 then repeats the lower one.
+    String below = to == null ? "AND lower(n.name) COLLATE \"C\" >= $3 " : "AND lower(n.name) COLLATE \"C\" < $3 ";
+    return pool.withTransaction(conn -> conn.query("SET LOCAL enable_bitmapscan = off").execute()
+        .compose(off -> conn.preparedQuery("SELECT x.* FROM unnest($1::uuid[]) s (id) CROSS JOIN LATERAL ("
+                + "SELECT " + Tree.COLUMNS + ", lower(n.name) COLLATE \"C\" AS sort_name, n.id AS sort_id FROM nodes n "
+                + "WHERE n.space_id = s.id AND n.deleted_at IS NULL AND lower(n.name) COLLATE \"C\" >= $2 "
+                + below
+                + "ORDER BY lower(n.name) COLLATE \"C\", n.id LIMIT $4) x "
+                + "ORDER BY x.sort_name, x.sort_id LIMIT $5 OFFSET $6")
+            .execute(Tuple.from(new Object[] {spaces, from, to == null ? from : to, offset + limit + 1, limit + 1, offset}))))
+        .map(rows -> rows);
+  }
+
+  /** Whether trigrams can narrow the text: it holds three letters or digits in a row. */
+  static boolean hasTrigram(String text) {
+    int run = 0;
+    for (int i = 0; i < text.length(); i = text.offsetByCodePoints(i, 1)) {
+      run = Character.isLetterOrDigit(text.codePointAt(i)) ? run + 1 : 0;
+      if (run == 3) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The least string after every string that starts with the prefix, in code point order; null if none. */
+  static String nextPrefix(String prefix) {
+    int end = prefix.length();
+    while (end > 0) {
+      int last = prefix.codePointBefore(end);
+      int start = end - Character.charCount(last);
+      if (last < Character.MAX_CODE_POINT) {
+        int next = last + 1 == Character.MIN_SURROGATE ? Character.MAX_SURROGATE + 1 : last + 1;
+        return prefix.substring(0, start) + Character.toString(next);
+      }
+      end = start;
+    }
+    return null;
   }
 
   // --- writing -------------------------------------------------------------------------------

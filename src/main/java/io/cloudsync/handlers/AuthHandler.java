@@ -52,7 +52,8 @@ public final class AuthHandler {
 
   public void logout(RoutingContext ctx) {
     Principal caller = Principal.of(ctx);
-    Bus.request(vertx, Addresses.AUTH_LOGOUT, new JsonObject().put("jti", caller.tokenId()).put("sid", caller.sessionId()))
+    Bus.request(vertx, Addresses.AUTH_LOGOUT, new JsonObject().put("jti", caller.tokenId()).put("sid", caller.sessionId())
+            .put("client_ip", clientAddress.of(ctx.request())))
         .onSuccess(done -> ctx.response().setStatusCode(204).end())
         .onFailure(ctx::fail);
   }

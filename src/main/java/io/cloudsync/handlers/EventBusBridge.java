@@ -10,10 +10,16 @@ import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.files.ChangeLog;
+import io.cloudsync.sync.ChangeFilter;
+import io.cloudsync.sync.Filter;
+import io.cloudsync.sync.Presence;
+import io.cloudsync.sync.PresenceRequest;
 import io.cloudsync.sync.SpaceFeed;
+import io.cloudsync.sync.TreeView;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.web.Router;
@@ -24,6 +30,7 @@ import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSHandler;
 import io.vertx.ext.web.handler.sockjs.SockJSHandlerOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSSocket;
+import io.vertx.sqlclient.Pool;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -43,6 +50,11 @@ import java.util.regex.Pattern;
  * space is deleted, deliveries for that space stop and the client gets an {@code err} message
  * with {@code access_revoked}; when the token expires the socket is closed with
  * {@code token_expired} and the client reconnects with a fresh one.
+ *
+ * <p>A register may also carry {@code path_prefix}, {@code types} and {@code snapshot} headers. Such a
+ * registration is served in seq order by this class rather than by the bridge's own delivery: a
+ * publish that arrives out of turn sends it to the log for what came before, skipped changes move a
+ * cursor the client is told about, and a snapshot goes out before the first change after it.
  */
 public final class EventBusBridge {
   private static final Pattern SPACE_ADDRESS = Pattern.compile(Pattern.quote(Addresses.SYNC_SPACE_PREFIX)
@@ -56,10 +68,16 @@ public final class EventBusBridge {
   private final CloudSyncConfig.Sync config;
   private final List<String> corsOrigins;
   private final Map<SockJSSocket, Client> clients = new HashMap<>();
+  private final Pool pool;
+  private final ChangeLog log;
+  private final Presence presence;
 
-  public EventBusBridge(Vertx vertx, TokenService tokens, Access access, SpaceFeed feed, CloudSyncConfig.Sync config,
-                        List<String> corsOrigins) {
+  public EventBusBridge(Vertx vertx, Pool pool, Presence presence, TokenService tokens, Access access, SpaceFeed feed,
+                        CloudSyncConfig.Sync config, List<String> corsOrigins) {
     this.vertx = vertx;
+    this.pool = pool;
+    this.presence = presence;
+    this.log = new ChangeLog(vertx, pool);
     this.tokens = tokens;
     this.access = access;
     this.feed = feed;
@@ -104,6 +122,10 @@ public final class EventBusBridge {
   private final class Client {
     final SockJSSocket socket;
     final Set<String> revokedAddresses = new HashSet<>();
+    /** Filtered or snapshot registrations, by address. */
+    final Map<String, Stream> streams = new HashMap<>();
+    /** Presence entries, by address. */
+    final Map<String, Presence.Member> present = new HashMap<>();
     Principal principal;
     long expiryTimer = -1;
     SpaceFeed.Registration revocations;
@@ -144,8 +166,18 @@ public final class EventBusBridge {
           .onComplete(written -> socket.close());
     }
 
+    void leavePresence(String address) {
+      Presence.Member member = present.remove(address);
+      if (member != null) {
+        member.leave();
+      }
+    }
+
     void closed() {
       clients.remove(socket);
+      streams.values().forEach(Stream::end);
+      streams.clear();
+      List.copyOf(present.keySet()).forEach(this::leavePresence);
       if (expiryTimer != -1) {
         vertx.cancelTimer(expiryTimer);
       }
@@ -153,6 +185,56 @@ public final class EventBusBridge {
         revocations.cancel();
       }
     }
+  }
+
+  /** Presence events of one registration, written as bodies of its address. */
+  private record PresenceWatcher(Client client, String address, String space) implements Presence.Watcher {
+    @Override
+    public void joined(JsonObject member) {
+      write("presence_join", member, null);
+    }
+
+    @Override
+    public void updated(JsonObject member) {
+      write("presence_update", member, null);
+    }
+
+    @Override
+    public void left(JsonObject member, String reason) {
+      write("presence_leave", member, reason);
+    }
+
+    private void write(String type, JsonObject member, String reason) {
+      JsonObject body = new JsonObject().put("type", type).put("space", space).put("member", member);
+      if (reason != null) {
+        body.put("reason", reason);
+      }
+      client.socket.write(new JsonObject().put("type", "rec").put("address", address).put("body", body).encode());
+    }
+  }
+
+  private void enterPresence(Client client, String address, String space, PresenceRequest request) {
+    client.leavePresence(address);
+    presence.join(space, client.principal.userId(), request.device(), request.state(),
+        new PresenceWatcher(client, address, space)).onComplete(joined -> {
+          if (joined.failed()) {
+            client.socket.write(new JsonObject().put("type", "err").put("address", address).put("failureCode", 400)
+                .put("failureType", ErrorCode.VALIDATION_FAILED.code()).put("message", joined.cause().getMessage()).encode());
+            return;
+          }
+          Presence.Member member = joined.result();
+          if (clients.get(client.socket) != client || client.revokedAddresses.contains(address)) {
+            member.leave();
+            return;
+          }
+          Presence.Member previous = client.present.put(address, member);
+          if (previous != null) {
+            previous.leave();
+          }
+          client.socket.write(new JsonObject().put("type", "rec").put("address", address).put("body", new JsonObject()
+              .put("type", "presence").put("space", space).put("you", member.json().getString("id"))
+              .put("members", member.members())).encode());
+        });
   }
 
   private void handle(BridgeEvent event) {
@@ -171,7 +253,18 @@ public final class EventBusBridge {
       }
       case REGISTER -> register(event, clients.get(socket));
       case RECEIVE -> event.complete(receive(event, clients.get(socket)));
-      case UNREGISTER, REGISTERED, SOCKET_IDLE, SOCKET_PING, SOCKET_ERROR -> event.complete(true);
+      case UNREGISTER -> {
+        Client client = clients.get(socket);
+        Stream stream = client == null ? null : client.streams.remove(event.getRawMessage().getString("address", ""));
+        if (stream != null) {
+          stream.end();
+        }
+        if (client != null) {
+          client.leavePresence(event.getRawMessage().getString("address", ""));
+        }
+        event.complete(true);
+      }
+      case REGISTERED, SOCKET_IDLE, SOCKET_PING, SOCKET_ERROR -> event.complete(true);
       // Browsers only listen: nothing they send reaches the event bus.
       case SEND, PUBLISH -> event.complete(false);
       default -> event.complete(false);
@@ -188,18 +281,77 @@ public final class EventBusBridge {
       return;
     }
     String space = address.substring(Addresses.SYNC_SPACE_PREFIX.length());
+    JsonObject headers = message.getJsonObject("headers");
+    Filter filter;
+    PresenceRequest presenceRequest;
+    boolean snapshot = "true".equals(String.valueOf(headers.getValue("snapshot")));
+    try {
+      Object presenceValue = headers.getValue("presence");
+      presenceRequest = PresenceRequest.parse("true".equals(presenceValue) ? Boolean.TRUE : presenceValue,
+          config.presenceMaxState());
+      Object types = headers.getValue("types");
+      filter = Filter.parse(headers.getValue("path_prefix"), types instanceof String list
+          ? new JsonArray(List.of(list.split("\\s*,\\s*"))) : types, config.maxPrefixLength());
+    } catch (ApiException e) {
+      refuse(event, address, e);
+      return;
+    }
+    boolean ordered = filter.filters() || snapshot;
+    if (ordered && client.streams.size() >= config.maxFilteredSubscriptions() && !client.streams.containsKey(address)) {
+      refuse(event, address, new ApiException(ErrorCode.VALIDATION_FAILED, "At most "
+          + config.maxFilteredSubscriptions() + " registrations per connection may use path_prefix, types or snapshot"));
+      return;
+    }
     tokens.verify(authorization.substring(BEARER.length()).trim())
         .compose(caller -> access.require(caller.userId(), space, Access.Action.READ).map(caller))
+        .compose(caller -> !ordered ? Future.succeededFuture(new Admitted(caller, null))
+            : feed.head(space).compose(head -> ChangeFilter.at(filter, snapshot, pool, space, head,
+                config.maxTrackedFolders()).map(decider -> new Stream(client, address, space, decider, head, snapshot)))
+                .compose(stream -> feed.listen(space, stream).map(registration -> {
+                  stream.registration = registration;
+                  return new Admitted(caller, stream);
+                })))
         .onComplete(checked -> {
-          if (checked.succeeded() && clients.get(event.socket()) == client
-              && (client.principal == null || client.principal.userId().equals(checked.result().userId()))) {
-            client.authenticated(checked.result());
+          Principal caller = checked.succeeded() ? checked.result().caller() : null;
+          Stream stream = checked.succeeded() ? checked.result().stream() : null;
+          if (caller != null && clients.get(event.socket()) == client
+              && (client.principal == null || client.principal.userId().equals(caller.userId()))) {
+            client.authenticated(caller);
             client.revokedAddresses.remove(address);
+            Stream previous = stream == null ? client.streams.remove(address) : client.streams.put(address, stream);
+            if (previous != null) {
+              previous.end();
+            }
             event.complete(true);
+            if (stream != null) {
+              stream.started();
+            }
+            if (presenceRequest != null) {
+              enterPresence(client, address, space, presenceRequest);
+            }
           } else {
+            if (checked.succeeded() && checked.result().stream() != null) {
+              checked.result().stream().end();
+            }
+            if (checked.failed() && ApiException.from(checked.cause()).code() == ErrorCode.VALIDATION_FAILED) {
+              refuse(event, address, ApiException.from(checked.cause()));
+              return;
+            }
             event.complete(false);
           }
         });
+  }
+
+  /** A register that passed: who, and its ordered stream when it filters or asked for a snapshot. */
+  private record Admitted(Principal caller, Stream stream) {
+  }
+
+  /** Refuses a register and says why (the bridge's own answer is only "rejected"). */
+  private void refuse(BridgeEvent event, String address, ApiException why) {
+    event.socket().write(new JsonObject().put("type", "err").put("address", address)
+        .put("failureCode", why.code().httpStatus()).put("failureType", why.code().code())
+        .put("message", why.getMessage()).encode());
+    event.complete(false);
   }
 
   /**
@@ -222,6 +374,10 @@ public final class EventBusBridge {
     if (client == null || client.principal == null || client.revokedAddresses.contains(address)) {
       return false;
     }
+    if (client.streams.containsKey(address)) {
+      // The stream writes this address's messages itself, in order, from the space's feed.
+      return false;
+    }
     if (message.getValue("body") instanceof JsonObject body) {
       JsonObject clean = body.copy();
       clean.remove(Bus.VERSION_FIELD);
@@ -229,12 +385,238 @@ public final class EventBusBridge {
       boolean removed = ChangeLog.removes(body, client.principal.userId());
       if (removed || ChangeLog.SPACE_DELETED.equals(body.getString("notice"))) {
         client.revokedAddresses.add(address);
+        client.leavePresence(address);
         vertx.runOnContext(v -> event.socket().write(new JsonObject().put("type", "err").put("address", address)
             .put("failureCode", 403).put("failureType", "access_revoked")
             .put("message", removed ? "You are no longer a member of this space" : "The space was deleted").encode()));
       }
     }
     return true;
+  }
+
+  /**
+   * A filtered or snapshot registration: its changes in seq order from {@code last}, decided by its
+   * filter, written to the socket as {@code rec} messages of its address. It follows the space's
+   * {@link SpaceFeed} like a raw WebSocket subscription (late publishes reordered, lost ones found by
+   * the head check); a gap is read from the log.
+   */
+  private final class Stream implements SpaceFeed.Listener {
+    private static final int PAGE = 200;
+    private static final long RETRY_MS = 1_000;
+    private static final long CURSOR_MS = 1_000;
+    private static final long RECHECK_MS = 1_000;
+
+    final Client client;
+    final String address;
+    final String space;
+    final ChangeFilter decider;
+    long last;
+    long told;
+    long seen;
+    boolean reading;
+    boolean ended;
+    String snapshotAfter;
+    long snapshotCount;
+    long cursorTimer = -1;
+    SpaceFeed.Registration registration;
+
+    Stream(Client client, String address, String space, ChangeFilter decider, long head, boolean snapshot) {
+      this.client = client;
+      this.address = address;
+      this.space = space;
+      this.decider = decider;
+      this.last = head;
+      this.told = head;
+      this.seen = head;
+      this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
+    }
+
+    /** Once the bridge took the registration: the snapshot, and a look at the head other nodes may have published to before they knew of this one. */
+    void started() {
+      pull();
+      vertx.setTimer(RECHECK_MS, id -> {
+        if (!ended) {
+          feed.head(space).onSuccess(this::head);
+        }
+      });
+    }
+
+    @Override
+    public void change(SpaceFeed.LiveChange live) {
+      long seq = live.seq();
+      if (ended || seq <= last) {
+        return;
+      }
+      JsonObject change = live.change().copy();
+      change.remove(Bus.VERSION_FIELD);
+      seen = Math.max(seen, seq);
+      if (seq == last + 1 && !reading && snapshotAfter == null) {
+        if (process(change)) {
+          told();
+        }
+      } else {
+        pull();
+      }
+    }
+
+    @Override
+    public void head(long seq) {
+      if (!ended && seq > seen) {
+        seen = seq;
+        pull();
+      }
+    }
+
+    @Override
+    public void notice(String type) {
+      if (ChangeLog.SPACE_DELETED.equals(type)) {
+        revoke("The space was deleted");
+      }
+    }
+
+    void pull() {
+      if (ended || reading) {
+        return;
+      }
+      if (snapshotAfter != null) {
+        snapshotPage();
+        return;
+      }
+      if (seen <= last) {
+        return;
+      }
+      reading = true;
+      log.read(space, last, PAGE).onComplete(read -> {
+        reading = false;
+        if (ended) {
+          return;
+        }
+        if (read.failed()) {
+          vertx.setTimer(RETRY_MS, id -> pull());
+          return;
+        }
+        for (Object each : read.result().getJsonArray("changes")) {
+          JsonObject change = (JsonObject) each;
+          if (ended || change.getLong("seq") > last && !process(change)) {
+            return;
+          }
+        }
+        if (!read.result().getBoolean("has_more")) {
+          seen = Math.max(seen, last);
+        }
+        told();
+        pull();
+      });
+    }
+
+    boolean process(JsonObject change) {
+      Future<JsonObject> decision = decider.decide(change);
+      if (decision.isComplete()) {
+        conclude(change, decision);
+        return true;
+      }
+      reading = true;
+      long seq = change.getLong("seq");
+      decision.onComplete(decided -> {
+        reading = false;
+        if (ended || last != seq - 1) {
+          return;
+        }
+        conclude(change, decision);
+        told();
+        pull();
+      });
+      return false;
+    }
+
+    void conclude(JsonObject change, Future<JsonObject> decision) {
+      if (decision.failed()) {
+        ApiException failure = ApiException.from(decision.cause());
+        stop(failure.code().httpStatus(), failure.code().code(), failure.getMessage());
+        return;
+      }
+      last = change.getLong("seq");
+      if (decision.result() != null) {
+        write(decision.result());
+        told = last;
+        if (ChangeLog.removes(change, client.principal.userId())) {
+          revoke("You are no longer a member of this space");
+        }
+      }
+    }
+
+    void snapshotPage() {
+      reading = true;
+      TreeView.nodesPage(pool, space, last, snapshotAfter, PAGE).onComplete(read -> {
+        reading = false;
+        if (ended) {
+          return;
+        }
+        if (read.failed()) {
+          vertx.setTimer(RETRY_MS, id -> pull());
+          return;
+        }
+        JsonArray nodes = decider.snapshot(read.result().getJsonArray("nodes"));
+        snapshotAfter = read.result().getString("next");
+        Future<Void> written = Future.succeededFuture();
+        if (!nodes.isEmpty()) {
+          snapshotCount += nodes.size();
+          written = write(new JsonObject().put("type", "snapshot").put("space", space).put("cursor", last).put("nodes", nodes));
+        }
+        if (snapshotAfter == null) {
+          written = write(new JsonObject().put("type", "snapshot_done").put("space", space).put("cursor", last)
+              .put("count", snapshotCount));
+          decider.snapshotDone();
+        }
+        // The next page once this one is handed to the transport: a slow browser slows the snapshot down.
+        written.onComplete(w -> pull());
+      });
+    }
+
+    void told() {
+      if (last > told && cursorTimer == -1 && !ended) {
+        cursorTimer = vertx.setTimer(CURSOR_MS, id -> {
+          cursorTimer = -1;
+          if (!ended && last > told) {
+            write(new JsonObject().put("type", "cursor").put("space", space).put("cursor", last));
+            told = last;
+          }
+        });
+      }
+    }
+
+    Future<Void> write(JsonObject body) {
+      return client.socket.write(new JsonObject().put("type", "rec").put("address", address).put("body", body).encode());
+    }
+
+    void revoke(String message) {
+      client.revokedAddresses.add(address);
+      stop(403, "access_revoked", message);
+    }
+
+    /** Ends the stream and tells the client; its address stays registered but gets nothing more. */
+    void stop(int status, String code, String message) {
+      if (ended) {
+        return;
+      }
+      end();
+      client.streams.remove(address, this);
+      client.revokedAddresses.add(address);
+      client.leavePresence(address);
+      client.socket.write(new JsonObject().put("type", "err").put("address", address).put("failureCode", status)
+          .put("failureType", code).put("message", message).encode());
+    }
+
+    void end() {
+      ended = true;
+      if (cursorTimer != -1) {
+        vertx.cancelTimer(cursorTimer);
+      }
+      if (registration != null) {
+        registration.cancel();
+        registration = null;
+      }
+    }
   }
 
   /** Closes every bridge socket (on undeploy). */

@@ -13,7 +13,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,6 +45,10 @@ public final class SyncSession {
   private static final long AUTH_DEADLINE_MS = 10_000;
   private static final long RETRY_READ_MS = 1_000;
   private static final long NEW_SUBSCRIPTION_RECHECK_MS = 1_000;
+  /** How soon after skipping changes a filtered subscription tells the client its cursor moved. */
+  static final long CURSOR_FRAME_MS = 1_000;
+  /** Presence state changes of one subscription go out at most this often; the latest one wins. */
+  static final long PRESENCE_UPDATE_MS = 100;
 
   // WebSocket close codes (RFC 6455 section 7.4.1).
   static final short GOING_AWAY = 1001;
@@ -52,8 +59,8 @@ public final class SyncSession {
   static final short TRY_AGAIN_LATER = 1013;
 
   /** What sessions of one event loop share. */
-  public record Context(Vertx vertx, SpaceFeed feed, ChangeLog log, Access access, TokenService tokens,
-                        CloudSyncConfig.Sync config) {
+  public record Context(Vertx vertx, SpaceFeed feed, ChangeLog log, Pool pool, Presence presence, Access access,
+                        TokenService tokens, CloudSyncConfig.Sync config) {
   }
 
   private final ServerWebSocket ws;
@@ -142,6 +149,7 @@ public final class SyncSession {
       case "auth" -> auth(message);
       case "subscribe" -> subscribe(message);
       case "unsubscribe" -> unsubscribe(message);
+      case "presence" -> presence(message);
       case "ping" -> send(new JsonObject().put("type", "pong"));
       default -> close(POLICY_VIOLATION, "unknown message type");
     }
@@ -196,6 +204,7 @@ public final class SyncSession {
   private void subscribe(JsonObject message) {
     Object spaceValue = message.getValue("space");
     Object cursorValue = message.getValue("cursor");
+    Object snapshotValue = message.getValue("snapshot");
     if (!(spaceValue instanceof String space)) {
       close(POLICY_VIOLATION, "subscribe needs a string \"space\"");
       return;
@@ -204,9 +213,27 @@ public final class SyncSession {
       close(POLICY_VIOLATION, "\"cursor\" must be a number");
       return;
     }
+    if (snapshotValue != null && !(snapshotValue instanceof Boolean)) {
+      close(POLICY_VIOLATION, "\"snapshot\" must be true or false");
+      return;
+    }
+    boolean snapshot = Boolean.TRUE.equals(snapshotValue);
     long cursor = cursorValue == null ? 0 : ((Number) cursorValue).longValue();
     if (cursor < 0) {
       sendError(ErrorCode.VALIDATION_FAILED.code(), "cursor must not be negative", space);
+      return;
+    }
+    Filter filter;
+    PresenceRequest presence;
+    try {
+      filter = Filter.parse(message.getValue("path_prefix"), message.getValue("types"), ctx.config().maxPrefixLength());
+      presence = PresenceRequest.parse(message.getValue("presence"), ctx.config().presenceMaxState());
+      if (snapshot && cursorValue != null) {
+        throw new ApiException(ErrorCode.VALIDATION_FAILED,
+            "A snapshot starts at the space's newest change: send \"snapshot\" or \"cursor\", not both");
+      }
+    } catch (ApiException e) {
+      sendError(e.code().code(), e.getMessage(), space);
       return;
     }
     Subscription existing = subscriptions.remove(space);
@@ -218,11 +245,25 @@ public final class SyncSession {
           + " subscriptions per connection", space);
       return;
     }
-    Subscription subscription = new Subscription(space, cursor);
+    boolean heavy = filter.filters() || snapshot;
+    if (heavy && subscriptions.values().stream().filter(Subscription::heavy).count()
+        >= ctx.config().maxFilteredSubscriptions()) {
+      sendError(ErrorCode.VALIDATION_FAILED.code(), "At most " + ctx.config().maxFilteredSubscriptions()
+          + " subscriptions per connection may use path_prefix, types or snapshot", space);
+      return;
+    }
+    Subscription subscription = new Subscription(space, cursor, filter, snapshot);
     subscriptions.put(space, subscription);
     ctx.access().require(principal.userId(), space, Access.Action.READ)
-        .compose(role -> subscription.ended ? Future.failedFuture("unsubscribed")
-            : ctx.feed().listen(space, subscription))
+        .compose(role -> snapshot ? ctx.feed().head(space) : Future.succeededFuture(cursor))
+        .compose(start -> {
+          subscription.last = start;
+          subscription.seen = start;
+          subscription.told = start;
+          return ChangeFilter.at(filter, snapshot, ctx.pool(), space, start, ctx.config().maxTrackedFolders())
+              .map(decider -> subscription.decider = decider);
+        })
+        .compose(v -> subscription.ended ? Future.failedFuture("unsubscribed") : ctx.feed().listen(space, subscription))
         .onComplete(listening -> {
           if (listening.failed()) {
             if (!subscription.ended) {
@@ -238,7 +279,16 @@ public final class SyncSession {
             return;
           }
           subscription.registration = listening.result();
-          send(new JsonObject().put("type", "subscribed").put("space", space).put("cursor", cursor));
+          JsonObject subscribed = new JsonObject().put("type", "subscribed").put("space", space)
+              .put("cursor", subscription.last);
+          if (snapshot) {
+            subscribed.put("snapshot", true);
+          }
+          subscribed.mergeIn(filter.toJson(message.getValue("path_prefix") instanceof String raw ? raw : null));
+          send(subscribed);
+          if (presence != null) {
+            subscription.enterPresence(presence);
+          }
           subscription.pull();
           // Other cluster nodes may publish a change before they learn of the new consumer.
           ctx.vertx().setTimer(NEW_SUBSCRIPTION_RECHECK_MS, id -> {
@@ -247,6 +297,24 @@ public final class SyncSession {
             }
           });
         });
+  }
+
+  /** {@code {"type":"presence","space","state"}}: sets this connection's presence state in a space. */
+  private void presence(JsonObject message) {
+    if (!(message.getValue("space") instanceof String space)) {
+      close(POLICY_VIOLATION, "presence needs a string \"space\"");
+      return;
+    }
+    Subscription subscription = subscriptions.get(space);
+    if (subscription == null || subscription.member == null) {
+      sendError(ErrorCode.NOT_FOUND.code(), "Subscribe to the space with \"presence\" first", space);
+      return;
+    }
+    try {
+      subscription.setState(PresenceRequest.state(message.getValue("state"), ctx.config().presenceMaxState()));
+    } catch (ApiException e) {
+      sendError(e.code().code(), e.getMessage(), space);
+    }
   }
 
   private void unsubscribe(JsonObject message) {
@@ -262,19 +330,41 @@ public final class SyncSession {
   }
 
   /** One space of this connection. */
-  private final class Subscription implements SpaceFeed.Listener {
+  private final class Subscription implements SpaceFeed.Listener, Presence.Watcher {
     final String space;
+    final boolean heavy;
+    /** The newest seq this subscription is past: written to the socket, or skipped by the filter. */
     long last;
+    /** The newest seq the client was told of (a change or a cursor frame). */
+    long told;
     long seen;
     boolean backlog = true;
     boolean reading;
     boolean ended;
     SpaceFeed.Registration registration;
+    /** Decides which changes go out, positioned at {@code last}. */
+    ChangeFilter decider;
+    /** While the snapshot is being sent: the node id its next page starts after; null otherwise. */
+    String snapshotAfter;
+    long snapshotCount;
+    long cursorTimer = -1;
+    Presence.Member member;
+    boolean presenceStale;
+    JsonObject pendingState;
+    boolean statePending;
+    long stateTimer = -1;
 
-    Subscription(String space, long cursor) {
+    Subscription(String space, long cursor, Filter filter, boolean snapshot) {
       this.space = space;
       this.last = cursor;
       this.seen = cursor;
+      this.told = cursor;
+      this.heavy = filter.filters() || snapshot;
+      this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
+    }
+
+    boolean heavy() {
+      return heavy;
     }
 
     @Override
@@ -284,8 +374,10 @@ public final class SyncSession {
         return;
       }
       seen = Math.max(seen, seq);
-      if (seq == last + 1 && !reading && !backlog && !ws.writeQueueFull()) {
-        deliver(change.change(), change.frame());
+      if (seq == last + 1 && !reading && !backlog && snapshotAfter == null && !ws.writeQueueFull()) {
+        if (process(change.change(), change)) {
+          told();
+        }
       } else {
         pull();
       }
@@ -308,7 +400,14 @@ public final class SyncSession {
 
     /** Reads the log after {@code last} while there is more to send and room to send it. */
     void pull() {
-      if (ended || closed || reading || registration == null || (!backlog && seen <= last)) {
+      if (ended || closed || reading || registration == null) {
+        return;
+      }
+      if (snapshotAfter != null) {
+        snapshotPage();
+        return;
+      }
+      if (!backlog && seen <= last) {
         return;
       }
       if (ws.writeQueueFull()) {
@@ -332,14 +431,115 @@ public final class SyncSession {
           if (ended) {
             return;
           }
-          if (change.getLong("seq") > last) {
-            deliver(change, SpaceFeed.frameOf(change));
+          if (change.getLong("seq") > last && !process(change, null)) {
+            // Waiting for a look-up; it carries on from there.
+            return;
           }
         }
         if (!page.getBoolean("has_more")) {
           backlog = false;
+          tellCursor();
         }
         seen = Math.max(seen, last);
+        told();
+        pull();
+      });
+    }
+
+    /**
+     * Sends or skips the next change (seq {@code last + 1}) by the filter, moving {@code last} past
+     * it. Answers false when the decision waits for a look-up of where a moved node was; the look-up
+     * then finishes the change and pulls on.
+     */
+    boolean process(JsonObject change, SpaceFeed.LiveChange live) {
+      if (!heavy) {
+        deliver(change, live == null ? SpaceFeed.frameOf(change) : live.frame());
+        return true;
+      }
+      Future<JsonObject> decision = decider.decide(change);
+      if (decision.isComplete()) {
+        conclude(change, live, decision);
+        return true;
+      }
+      reading = true;
+      long seq = change.getLong("seq");
+      decision.onComplete(decided -> {
+        reading = false;
+        if (ended || closed || last != seq - 1) {
+          return;
+        }
+        conclude(change, live, decision);
+        told();
+        pull();
+      });
+      return false;
+    }
+
+    /** Delivers what the filter decided: the change, a marked copy, nothing (skipped), or the end of a space too big. */
+    void conclude(JsonObject change, SpaceFeed.LiveChange live, Future<JsonObject> decision) {
+      if (decision.failed()) {
+        ApiException failure = ApiException.from(decision.cause());
+        endWithError(failure.code().code(), failure.getMessage());
+      } else if (decision.result() == null) {
+        last = change.getLong("seq");
+      } else if (decision.result() == change) {
+        deliver(change, live == null ? SpaceFeed.frameOf(change) : live.frame());
+      } else {
+        deliver(decision.result(), SpaceFeed.frameOf(decision.result()));
+      }
+    }
+
+    /** Arranges a cursor frame when changes were skipped since the client was last told. */
+    void told() {
+      if (last > told && cursorTimer == -1 && !ended) {
+        cursorTimer = ctx.vertx().setTimer(CURSOR_FRAME_MS, id -> {
+          cursorTimer = -1;
+          if (!ws.writeQueueFull()) {
+            tellCursor();
+          } else {
+            told();
+          }
+        });
+      }
+    }
+
+    void tellCursor() {
+      if (!ended && !closed && last > told) {
+        ws.writeTextMessage(new JsonObject().put("type", "cursor").put("space", space).put("cursor", last).encode());
+        told = last;
+      }
+    }
+
+    /** One page of the snapshot: the matching live nodes as of {@code last}. */
+    void snapshotPage() {
+      if (ws.writeQueueFull()) {
+        awaitDrain();
+        return;
+      }
+      reading = true;
+      TreeView.nodesPage(ctx.pool(), space, last, snapshotAfter, PAGE).onComplete(read -> {
+        reading = false;
+        if (ended || closed) {
+          return;
+        }
+        if (read.failed()) {
+          LOG.debug("Reading the snapshot of space {} failed: {}", space, read.cause().getMessage());
+          ctx.vertx().setTimer(RETRY_READ_MS, id -> pull());
+          return;
+        }
+        JsonArray nodes = decider.snapshot(read.result().getJsonArray("nodes"));
+        if (!nodes.isEmpty()) {
+          snapshotCount += nodes.size();
+          ws.writeTextMessage(new JsonObject().put("type", "snapshot").put("space", space).put("cursor", last)
+              .put("nodes", nodes).encode());
+        }
+        snapshotAfter = read.result().getString("next");
+        if (snapshotAfter == null) {
+          ws.writeTextMessage(new JsonObject().put("type", "snapshot_done").put("space", space).put("cursor", last)
+              .put("count", snapshotCount).encode());
+          told = last;
+          decider.snapshotDone();
+        }
         pull();
       });
     }
@@ -347,9 +547,86 @@ public final class SyncSession {
     void deliver(JsonObject change, String frame) {
       ws.writeTextMessage(frame);
       last = change.getLong("seq");
+      told = last;
       if (ChangeLog.removes(change, principal.userId())) {
         endWithError("access_revoked", "You are no longer a member of this space");
       }
+    }
+
+    void enterPresence(PresenceRequest request) {
+      ctx.presence().join(space, principal.userId(), request.device(), request.state(), this).onComplete(joined -> {
+        if (joined.failed()) {
+          if (!ended) {
+            sendError(ErrorCode.VALIDATION_FAILED.code(), joined.cause().getMessage(), space);
+          }
+          return;
+        }
+        if (ended || closed) {
+          joined.result().leave();
+          return;
+        }
+        member = joined.result();
+        sendPresence();
+      });
+    }
+
+    void sendPresence() {
+      presenceStale = false;
+      send(new JsonObject().put("type", "presence").put("space", space).put("you", member.json().getString("id"))
+          .put("members", member.members()));
+    }
+
+    void setState(JsonObject state) {
+      pendingState = state;
+      statePending = true;
+      if (stateTimer == -1) {
+        flushState();
+      }
+    }
+
+    /** Sends the newest state, then lets another through only after {@link #PRESENCE_UPDATE_MS}. */
+    void flushState() {
+      if (!statePending || member == null || ended) {
+        return;
+      }
+      statePending = false;
+      member.update(pendingState);
+      stateTimer = ctx.vertx().setTimer(PRESENCE_UPDATE_MS, id -> {
+        stateTimer = -1;
+        flushState();
+      });
+    }
+
+    @Override
+    public void joined(JsonObject other) {
+      presenceEvent("presence_join", other, null);
+    }
+
+    @Override
+    public void updated(JsonObject other) {
+      presenceEvent("presence_update", other, null);
+    }
+
+    @Override
+    public void left(JsonObject other, String reason) {
+      presenceEvent("presence_leave", other, reason);
+    }
+
+    /** A presence event, unless the socket is backed up: then the whole list follows the drain. */
+    private void presenceEvent(String type, JsonObject other, String reason) {
+      if (ended || closed || member == null) {
+        return;
+      }
+      if (ws.writeQueueFull() || presenceStale) {
+        presenceStale = true;
+        awaitDrain();
+        return;
+      }
+      JsonObject event = new JsonObject().put("type", type).put("space", space).put("member", other);
+      if (reason != null) {
+        event.put("reason", reason);
+      }
+      send(event);
     }
 
     void endWithError(String code, String message) {
@@ -364,6 +641,16 @@ public final class SyncSession {
         registration.cancel();
         registration = null;
       }
+      for (long timer : new long[] {cursorTimer, stateTimer}) {
+        if (timer != -1) {
+          ctx.vertx().cancelTimer(timer);
+        }
+      }
+      if (member != null) {
+        member.leave();
+        member = null;
+      }
+      decider = null;
     }
   }
 
@@ -374,7 +661,8 @@ public final class SyncSession {
     slowTimer = ctx.vertx().setTimer(ctx.config().slowConsumerTimeout() * 1000L, id -> {
       slowTimer = -1;
       JsonObject cursors = new JsonObject();
-      subscriptions.values().forEach(s -> cursors.put(s.space, s.last));
+      // A space whose snapshot did not finish is left out: the client subscribes to it with a snapshot again.
+      subscriptions.values().stream().filter(s -> s.snapshotAfter == null).forEach(s -> cursors.put(s.space, s.last));
       if (!closed) {
         ws.writeTextMessage(new JsonObject().put("type", "error").put("code", "slow_consumer")
             .put("message", "This connection did not read its changes; reconnect and subscribe from these cursors")
@@ -390,6 +678,9 @@ public final class SyncSession {
       slowTimer = -1;
     }
     for (Subscription subscription : List.copyOf(subscriptions.values())) {
+      if (subscription.presenceStale && subscription.member != null && !subscription.ended) {
+        subscription.sendPresence();
+      }
       subscription.pull();
     }
   }

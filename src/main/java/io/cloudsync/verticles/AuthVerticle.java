@@ -1,6 +1,8 @@
 package io.cloudsync.verticles;
 
 import io.cloudsync.Services;
+import io.cloudsync.audit.AuditLog;
+import io.cloudsync.audit.AuditQueries;
 import io.cloudsync.auth.Access;
 import io.cloudsync.auth.Emails;
 import io.cloudsync.auth.LoginThrottle;
@@ -14,6 +16,7 @@ import io.cloudsync.bus.Bus;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
+import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonArray;
@@ -49,6 +52,7 @@ public final class AuthVerticle extends VerticleBase {
   private final TokenService tokens;
   private final LoginThrottle throttle;
   private OAuthLogins oauth;
+  private Counter auditFailures;
 
   public AuthVerticle(Services services) {
     this.services = services;
@@ -61,7 +65,13 @@ public final class AuthVerticle extends VerticleBase {
   public Future<?> start() {
     oauth = new OAuthLogins(vertx, services.pool(), config, this::createUser, this::startSession);
     oauth.connect();
+    auditFailures = Counter.builder("cloudsync.audit.write.failures")
+        .description("Audit entries of failed sign-ins that could not be written (each is logged at ERROR)")
+        .register(services.metrics());
+    AuditQueries audit = new AuditQueries(services.pool(), new Access(services.pool()));
     return Future.all(List.of(
+        Bus.serve(vertx, Addresses.AUDIT_SPACE, audit::space),
+        Bus.serve(vertx, Addresses.AUDIT_ADMIN, audit::admin),
         Bus.serve(vertx, Addresses.AUTH_SIGNUP, this::signup),
         Bus.serve(vertx, Addresses.AUTH_TOKEN, this::signIn),
         Bus.serve(vertx, Addresses.AUTH_REFRESH, this::refresh),
@@ -150,18 +160,25 @@ public final class AuthVerticle extends VerticleBase {
     }
     String code = request.getString("totp");
     return throttle.check(email, address)
+        .recover(e -> e instanceof ApiException refused && refused.code() == ErrorCode.RATE_LIMITED
+            ? loginFailed(null, email, address, "throttled").transform(x -> Future.failedFuture(e))
+            : Future.failedFuture(e))
         .compose(v -> services.pool().preparedQuery("SELECT " + USER_COLUMNS
             + ", password_hash, mfa_secret, mfa_last_step FROM users WHERE email = $1").execute(Tuple.of(email)))
         .compose(rows -> {
           Row row = rows.size() == 0 ? null : rows.iterator().next();
           String hash = row == null ? null : row.getString("password_hash");
           return vertx.executeBlocking(() -> Passwords.verify(password, hash), false).compose(ok -> {
+            String userId = row == null ? null : row.getString("id");
             if (!ok) {
-              return throttle.failed(email, address).transform(x -> Future.<JsonObject>failedFuture(
-                  new ApiException(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password")));
+              return throttle.failed(email, address)
+                  .transform(x -> loginFailed(userId, email, address, "password"))
+                  .transform(x -> Future.<JsonObject>failedFuture(
+                      new ApiException(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password")));
             }
             if (row.getValue("disabled_at") != null) {
-              return Future.failedFuture(new ApiException(ErrorCode.ACCOUNT_DISABLED, "This account is disabled"));
+              return loginFailed(userId, email, address, "account disabled").transform(x -> Future.failedFuture(
+                  new ApiException(ErrorCode.ACCOUNT_DISABLED, "This account is disabled")));
             }
             Future<Void> second = Future.succeededFuture();
             if (row.getBoolean("mfa_enabled")) {
@@ -170,11 +187,14 @@ public final class AuthVerticle extends VerticleBase {
                     "This account needs a TOTP or recovery code in the totp field"));
               }
               second = secondFactor(row, code.strip()).recover(e -> throttle.failed(email, address)
+                  .transform(x -> loginFailed(userId, email, address, "second factor"))
                   .transform(x -> Future.failedFuture(e)));
             }
+            boolean mfa = row.getBoolean("mfa_enabled");
             return second
                 .compose(x -> throttle.succeeded(email, address))
-                .compose(x -> startSession(row.getString("id"), row.getString("email"), row.getString("role")));
+                .compose(x -> startSession(row.getString("id"), row.getString("email"), row.getString("role"),
+                    address, new JsonObject().put("method", "password").put("mfa", mfa)));
           });
         });
   }
@@ -204,8 +224,30 @@ public final class AuthVerticle extends VerticleBase {
     return code.replace("-", "").replace(" ", "").toLowerCase(java.util.Locale.ROOT);
   }
 
-  /** A new refresh-token family (one sign-in) and the first token pair in it. */
+  /**
+   * Records a failed sign-in. The answer does not wait on more than the one insert, and a failure to
+   * write is never silent: it is logged at ERROR and counted ({@code cloudsync_audit_write_failures_total}).
+   */
+  private Future<Void> loginFailed(String userId, String email, String address, String reason) {
+    return AuditLog.append(services.pool(), new AuditLog.Entry(AuditLog.LOGIN_FAILED, userId, null, userId, address,
+            new JsonObject().put("email", email).put("reason", reason)))
+        .recover(e -> {
+          auditFailures.increment();
+          LOG.error("Could not write the audit entry of a failed sign-in for {} from {}: {}", email, address, e.getMessage());
+          return Future.succeededFuture();
+        });
+  }
+
+  /** A sign-in by OAuth or OpenID Connect. */
   public Future<JsonObject> startSession(String userId, String email, String role) {
+    return startSession(userId, email, role, null, new JsonObject().put("method", "oauth"));
+  }
+
+  /**
+   * A new refresh-token family (one sign-in) and the first token pair in it. Its audit entry is
+   * written in the same transaction: there is no sign-in without its entry.
+   */
+  public Future<JsonObject> startSession(String userId, String email, String role, String address, JsonObject how) {
     String refresh = Secrets.token(32);
     return services.pool().withTransaction(conn -> conn.preparedQuery("INSERT INTO token_families (user_id, expires_at) "
                 + "VALUES ($1::uuid, now() + make_interval(secs => $2)) RETURNING id::text")
@@ -213,7 +255,10 @@ public final class AuthVerticle extends VerticleBase {
             .compose(rows -> {
               String family = rows.iterator().next().getString(0);
               return conn.preparedQuery("INSERT INTO refresh_tokens (token_hash, family_id) VALUES ($1, $2::uuid)")
-                  .execute(Tuple.of(Secrets.sha256Hex(refresh), family)).map(family);
+                  .execute(Tuple.of(Secrets.sha256Hex(refresh), family))
+                  .compose(v -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.LOGIN, userId, null, family, address,
+                      how.copy().put("email", email))))
+                  .map(family);
             }))
         .map(family -> tokenPair(userId, email, role, family, refresh));
   }
@@ -280,9 +325,18 @@ public final class AuthVerticle extends VerticleBase {
         });
   }
 
+  /** Revokes a sign-in; the revocation and its audit entry commit together. */
   private Future<Void> revokeFamily(String family, String reason) {
-    return services.pool().preparedQuery("UPDATE token_families SET revoked_at = now(), revoked_reason = $2 "
-            + "WHERE id = $1::uuid AND revoked_at IS NULL").execute(Tuple.of(family, reason))
+    return revokeFamily(family, reason, null);
+  }
+
+  private Future<Void> revokeFamily(String family, String reason, String address) {
+    return services.pool().withTransaction(conn -> conn.preparedQuery("UPDATE token_families SET revoked_at = now(), "
+                + "revoked_reason = $2 WHERE id = $1::uuid AND revoked_at IS NULL RETURNING user_id::text AS user_id")
+            .execute(Tuple.of(family, reason))
+            .compose(rows -> rows.size() == 0 ? Future.<Void>succeededFuture()
+                : AuditLog.append(conn, new AuditLog.Entry(AuditLog.TOKEN_REVOKED, rows.iterator().next().getString("user_id"),
+                    null, family, address, new JsonObject().put("reason", reason)))))
         .compose(v -> tokens.revocations().revokeSession(family));
   }
 
@@ -293,7 +347,7 @@ public final class AuthVerticle extends VerticleBase {
   // --- logout, me ----------------------------------------------------------------------------
 
   private Future<JsonObject> logout(JsonObject request) {
-    return revokeFamily(request.getString("sid"), "logout")
+    return revokeFamily(request.getString("sid"), "logout", request.getString("client_ip"))
         .compose(v -> tokens.revocations().revokeToken(request.getString("jti")))
         .map(new JsonObject());
   }
@@ -322,8 +376,9 @@ public final class AuthVerticle extends VerticleBase {
         return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "MFA is already on for this account"));
       }
       String secret = Totp.newSecret();
-      return services.pool().preparedQuery("UPDATE users SET mfa_secret = $2 WHERE id = $1::uuid")
-          .execute(Tuple.of(userId, secret))
+      return services.pool().withTransaction(conn -> conn.preparedQuery("UPDATE users SET mfa_secret = $2 WHERE id = $1::uuid")
+              .execute(Tuple.of(userId, secret))
+              .compose(v -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.MFA_SETUP, userId, null, userId, null, null))))
           .map(v -> new JsonObject().put("secret", secret)
               .put("otpauth_uri", Totp.uri("CloudSync", user.getString("email"), secret)));
     });
@@ -354,7 +409,9 @@ public final class AuthVerticle extends VerticleBase {
               .execute(Tuple.of(userId, step))
               .compose(v -> conn.preparedQuery("DELETE FROM recovery_codes WHERE user_id = $1::uuid").execute(Tuple.of(userId)))
               .compose(v -> conn.preparedQuery("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1::uuid, $2)")
-                  .executeBatch(rows)))
+                  .executeBatch(rows))
+              .compose(v -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.MFA_ENABLED, userId, null, userId, null,
+                  new JsonObject().put("recovery_codes", RECOVERY_CODES)))))
           .map(v -> new JsonObject().put("mfa_enabled", true).put("recovery_codes", new JsonArray(codes)));
     });
   }
@@ -405,7 +462,10 @@ public final class AuthVerticle extends VerticleBase {
                 .compose(rows -> disabled
                     ? conn.preparedQuery("UPDATE token_families SET revoked_at = now(), revoked_reason = 'disabled' "
                         + "WHERE user_id = $1::uuid AND revoked_at IS NULL").execute(Tuple.of(target)).map(rows)
-                    : Future.succeededFuture(rows))))
+                    : Future.succeededFuture(rows))
+                .compose(rows -> rows.size() == 0 ? Future.succeededFuture(rows)
+                    : AuditLog.append(conn, new AuditLog.Entry(disabled ? AuditLog.USER_DISABLED : AuditLog.USER_ENABLED,
+                        request.getString("user_id"), null, target, null, null)).map(rows))))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.failedFuture(new ApiException(ErrorCode.NOT_FOUND, "No such user"));
@@ -418,6 +478,8 @@ public final class AuthVerticle extends VerticleBase {
   private Future<JsonObject> adminRotateKeys(JsonObject request) {
     return requireAdmin(request.getString("user_id"))
         .compose(v -> tokens.rotate())
+        .compose(kid -> AuditLog.append(services.pool(), new AuditLog.Entry(AuditLog.KEYS_ROTATED,
+            request.getString("user_id"), null, kid, null, null)).map(kid))
         .map(kid -> new JsonObject().put("kid", kid));
   }
 }

@@ -3,6 +3,7 @@ package io.cloudsync.verticles;
 import io.cloudsync.Services;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.auth.Access;
+import io.cloudsync.handlers.AuditHandler;
 import io.cloudsync.handlers.AuthHandler;
 import io.cloudsync.handlers.ChunksHandler;
 import io.cloudsync.handlers.ContentHandler;
@@ -15,6 +16,7 @@ import io.cloudsync.handlers.ClientAddress;
 import io.cloudsync.handlers.FailureHandler;
 import io.cloudsync.handlers.InfoHandler;
 import io.cloudsync.handlers.NodesHandler;
+import io.cloudsync.handlers.NotificationsHandler;
 import io.cloudsync.handlers.OAuthHandler;
 import io.cloudsync.handlers.OperationsHandler;
 import io.cloudsync.handlers.Origins;
@@ -25,6 +27,7 @@ import io.cloudsync.handlers.SyncHandler;
 import io.cloudsync.handlers.WebhooksHandler;
 import io.cloudsync.handlers.EventBusBridge;
 import io.cloudsync.files.ChangeLog;
+import io.cloudsync.sync.Presence;
 import io.cloudsync.sync.SpaceFeed;
 import io.cloudsync.sync.SyncSession;
 import io.vertx.core.Future;
@@ -63,6 +66,7 @@ public final class GatewayVerticle extends VerticleBase {
   private HttpServer server;
   private Router router;
   private SpaceFeed feed;
+  private Presence presence;
   private EventBusBridge bridge;
 
   public GatewayVerticle(Services services) {
@@ -73,6 +77,7 @@ public final class GatewayVerticle extends VerticleBase {
   public Future<?> start() {
     CloudSyncConfig.Http http = services.config().http();
     feed = new SpaceFeed(vertx, services.pool());
+    presence = new Presence(vertx, services.config().sync());
     router = router(http);
     // Twice the allowed message size: the sessions close with 1009 (too big) above the limit
     // themselves; frames past this hard cap are dropped with the connection by Netty.
@@ -88,6 +93,7 @@ public final class GatewayVerticle extends VerticleBase {
         .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.cert().toString()).setKeyPath(tls.key().toString()))
         .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3")));
     return feed.start(HEAD_CHECK_MILLIS)
+        .compose(v -> presence.start())
         .compose(v -> vertx.createHttpServer(options)
         .requestHandler(router)
         .listen(http.port(), http.host()))
@@ -100,6 +106,7 @@ public final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     Future<Void> feedClosed = (bridge == null ? Future.<Void>succeededFuture() : bridge.close())
+        .compose(v -> presence == null ? Future.<Void>succeededFuture() : presence.close())
         .compose(v -> feed == null ? Future.succeededFuture() : feed.close());
     if (server == null) {
       return feedClosed;
@@ -216,10 +223,16 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/api/v1/auth/oauth/:provider/start").handler(oauth::start);
     router.get("/api/v1/auth/oauth/:provider/callback").handler(oauth::callback);
     router.get("/api/v1/me").handler(authn::require).handler(auth::me);
+    NotificationsHandler notifications = new NotificationsHandler(vertx);
+    router.get("/api/v1/me/notifications").handler(authn::require).handler(notifications::get);
+    router.put("/api/v1/me/notifications").handler(authn::require).handler(notifications::put);
     router.get("/api/v1/admin/users").handler(authn::require).handler(auth::adminUsers);
     router.post("/api/v1/admin/users/:user/disable").handler(authn::require).handler(auth::adminDisable);
     router.post("/api/v1/admin/users/:user/enable").handler(authn::require).handler(auth::adminEnable);
     router.post("/api/v1/admin/keys/rotate").handler(authn::require).handler(auth::adminRotateKeys);
+    AuditHandler audit = new AuditHandler(vertx);
+    router.get("/api/v1/admin/audit").handler(authn::require).handler(audit::admin);
+    router.get("/api/v1/spaces/:space/audit").handler(authn::require).handler(audit::space);
 
     long maxFileSize = services.config().files().maxFileSize();
     Access access = new Access(services.pool());
@@ -249,12 +262,13 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/v1/spaces/:space/members").handler(authn::require).handler(spaces::addMember);
     router.put("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::putMember);
     router.delete("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::removeMember);
-    SyncSession.Context sessions = new SyncSession.Context(vertx, feed, new ChangeLog(vertx, services.pool()), access,
-        services.tokens(), services.config().sync());
+    SyncSession.Context sessions = new SyncSession.Context(vertx, feed, new ChangeLog(vertx, services.pool()),
+        services.pool(), presence, access, services.tokens(), services.config().sync());
     SyncHandler sync = new SyncHandler(sessions, http.corsOrigins());
     router.get("/api/v1/spaces/:space/changes").handler(authn::require).handler(sync::changes);
     router.get("/api/v1/sync").handler(sync::sync).handler(authn::require);
-    bridge = new EventBusBridge(vertx, services.tokens(), access, feed, services.config().sync(), http.corsOrigins());
+    bridge = new EventBusBridge(vertx, services.pool(), presence, services.tokens(), access, feed,
+        services.config().sync(), http.corsOrigins());
     router.route("/eventbus/*").subRouter(bridge.router());
 
     WebhooksHandler webhooks = new WebhooksHandler(vertx);

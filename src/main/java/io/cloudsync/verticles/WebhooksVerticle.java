@@ -6,9 +6,16 @@ import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.db.AdvisoryLock;
+import io.cloudsync.notify.MailOutbox;
+import io.cloudsync.notify.Mailer;
+import io.cloudsync.notify.NotificationRelay;
+import io.cloudsync.notify.Preferences;
 import io.cloudsync.webhooks.DeliveryRelay;
 import io.cloudsync.webhooks.Destinations;
+import io.cloudsync.storage.MasterKeys;
 import io.cloudsync.webhooks.Endpoints;
+import io.cloudsync.webhooks.ReceiverTrust;
+import io.cloudsync.webhooks.SecretBox;
 import io.cloudsync.webhooks.Sender;
 import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
@@ -16,19 +23,22 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.TrustOptions;
 import io.vertx.pgclient.PgConnection;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Webhooks: the endpoints API on the event bus, the relay that turns the change log into delivery
- * rows, and the sender of due deliveries.
+ * Outbound notifications: webhooks (the endpoints API on the event bus, the relay that turns the
+ * change log into delivery rows, and the sender of due deliveries) and, when {@code mail.host} is
+ * set, e-mail (the notification relay over the same change log, and the {@link Mailer}), with the
+ * e-mail preferences API.
  *
- * <p>The relay runs on one node of a cluster at a time, the one holding a PostgreSQL session-level
+ * <p>Both relays run on one node of a cluster at a time, the one holding a PostgreSQL session-level
  * advisory lock on a connection of its own (as the change feed does); the others try the lock every
- * {@link #LOCK_RETRY_MS} ms. Every node sends: {@link Sender} claims due rows so that each attempt is
- * sent by exactly one node.
+ * {@link #LOCK_RETRY_MS} ms. Every node sends: {@link Sender} and {@link Mailer} claim due rows so
+ * that each attempt is sent by exactly one node.
  */
 public final class WebhooksVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(WebhooksVerticle.class);
@@ -42,6 +52,9 @@ public final class WebhooksVerticle extends VerticleBase {
   private final CloudSyncConfig.Webhooks config;
   private HttpClient client;
   private Sender sender;
+  /** Null while e-mail is off. */
+  private Mailer mailer;
+  private NotificationRelay notifications;
   private AdvisoryLock lock;
   private boolean stopped;
   private long relayTimer = -1;
@@ -55,44 +68,80 @@ public final class WebhooksVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    Future<TrustOptions> trust = config.trustedCa().isEmpty() ? Future.succeededFuture(null)
+        : vertx.executeBlocking(() -> ReceiverTrust.withExtraAuthorities(config.trustedCa().get()), false);
+    return Future.all(MasterKeys.load(vertx, services.pool(), services.config().files()), trust)
+        .compose(loaded -> begin(new SecretBox(loaded.resultAt(0)), loaded.resultAt(1)));
+  }
+
+  private Future<?> begin(SecretBox secrets, TrustOptions trust) {
     Destinations destinations = new Destinations(config.allowlist());
-    Endpoints endpoints = new Endpoints(vertx, services.pool(), new Access(services.pool()), destinations, config);
-    client = vertx.createHttpClient(new HttpClientOptions()
-            .setConnectTimeout(config.timeoutMs())
-            .setKeepAlive(true)
-            .setVerifyHost(true)
-            .setTrustAll(false)
-            .setMaxRedirects(0),
-        new PoolOptions().setHttp1MaxSize(4));
+    Endpoints endpoints = new Endpoints(vertx, services.pool(), new Access(services.pool()), destinations, config, secrets);
+    HttpClientOptions options = new HttpClientOptions()
+        .setConnectTimeout(config.timeoutMs())
+        .setKeepAlive(true)
+        .setVerifyHost(true)
+        .setTrustAll(false)
+        .setMaxRedirects(0);
+    if (trust != null) {
+      options.setTrustOptions(trust);
+    }
+    client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(4));
     Counter succeeded = Counter.builder("cloudsync.webhooks.attempts").tag("outcome", "succeeded")
         .description("Webhook delivery attempts this node sent").register(services.metrics());
     Counter failed = Counter.builder("cloudsync.webhooks.attempts").tag("outcome", "failed")
         .description("Webhook delivery attempts this node sent").register(services.metrics());
-    sender = new Sender(vertx, services.pool(), config, destinations, client,
+    MailOutbox outbox = new MailOutbox(services.config().mail().enabled());
+    Preferences preferences = new Preferences(services.pool(), services.config().mail().enabled());
+    sender = new Sender(vertx, services.pool(), config, destinations, client, outbox, secrets,
         result -> (result.succeeded() ? succeeded : failed).increment());
     lock = new AdvisoryLock(vertx, services.pgConnectOptions(), LOCK_KEY, "the webhook relay");
-    sendTimer = vertx.setPeriodic(config.pollIntervalMs(), id -> sender.tick());
-    scheduleRelay(0);
-    return Future.all(List.of(
-        Bus.serve(vertx, Addresses.WEBHOOKS_CREATE, endpoints::create),
-        Bus.serve(vertx, Addresses.WEBHOOKS_LIST, endpoints::list),
-        Bus.serve(vertx, Addresses.WEBHOOKS_GET, endpoints::get),
-        Bus.serve(vertx, Addresses.WEBHOOKS_UPDATE, endpoints::update),
-        Bus.serve(vertx, Addresses.WEBHOOKS_DELETE, endpoints::delete),
-        Bus.serve(vertx, Addresses.WEBHOOKS_ROTATE_SECRET, endpoints::rotateSecret),
-        Bus.serve(vertx, Addresses.WEBHOOKS_DELIVERIES, endpoints::deliveries),
-        Bus.serve(vertx, Addresses.WEBHOOKS_REPLAY, request -> endpoints.replay(request)
-            .onSuccess(replayed -> sender.tick()))));
+    CloudSyncConfig.Mail mail = services.config().mail();
+    if (mail.enabled()) {
+      mailer = new Mailer(vertx, services.pool(), mail);
+      notifications = new NotificationRelay(mail.batchInterval());
+    }
+    // Rows from before secrets were encrypted, or under an earlier master key, are sealed under the
+    // current one before this node sends anything; every node may do it, each row is compared and set.
+    return endpoints.sealStoredSecrets()
+        .onSuccess(sealed -> {
+          if (sealed > 0) {
+            LOG.info("Encrypted {} stored webhook secrets under the current master key", sealed);
+          }
+          sendTimer = vertx.setPeriodic(config.pollIntervalMs(), id -> {
+            sender.tick();
+            if (mailer != null) {
+              mailer.tick();
+            }
+          });
+          scheduleRelay(0);
+        })
+        .compose(sealed -> Future.all(List.of(
+            Bus.serve(vertx, Addresses.NOTIFICATIONS_GET, preferences::get),
+            Bus.serve(vertx, Addresses.NOTIFICATIONS_SET, preferences::set),
+            Bus.serve(vertx, Addresses.WEBHOOKS_CREATE, endpoints::create),
+            Bus.serve(vertx, Addresses.WEBHOOKS_LIST, endpoints::list),
+            Bus.serve(vertx, Addresses.WEBHOOKS_GET, endpoints::get),
+            Bus.serve(vertx, Addresses.WEBHOOKS_UPDATE, endpoints::update),
+            Bus.serve(vertx, Addresses.WEBHOOKS_DELETE, endpoints::delete),
+            Bus.serve(vertx, Addresses.WEBHOOKS_ROTATE_SECRET, endpoints::rotateSecret),
+            Bus.serve(vertx, Addresses.WEBHOOKS_DELIVERIES, endpoints::deliveries),
+            Bus.serve(vertx, Addresses.WEBHOOKS_REPLAY, request -> endpoints.replay(request)
+                .onSuccess(replayed -> sender.tick())))));
   }
 
   @Override
   public Future<?> stop() {
     stopped = true;
+    if (sender == null) {
+      return Future.succeededFuture();
+    }
     vertx.cancelTimer(relayTimer);
     vertx.cancelTimer(sendTimer);
     // Attempts still out after the grace are cut; their leases run out and another node (or this
     // one, restarted) sends them again.
     return sender.stop(STOP_GRACE_MS)
+        .compose(v -> mailer == null ? Future.succeededFuture() : mailer.stop())
         .compose(v -> step.recover(e -> Future.succeededFuture()))
         .compose(v -> lock.close())
         .compose(v -> client.close().recover(e -> Future.succeededFuture()));
@@ -126,12 +175,15 @@ public final class WebhooksVerticle extends VerticleBase {
       return Future.succeededFuture(0L);
     }
     return DeliveryRelay.round(conn)
-        .map(outcome -> {
+        .compose(outcome -> {
           if (outcome.created() > 0) {
             sender.tick();
           }
-          return outcome.more() ? 0L : (long) config.pollIntervalMs();
+          // E-mail is told from the same change log, by the same single node.
+          return notifications == null ? Future.succeededFuture(outcome.more())
+              : notifications.round(conn).map(more -> more || outcome.more());
         })
+        .map(more -> more ? 0L : (long) config.pollIntervalMs())
         .recover(e -> {
           if (!stopped) {
             LOG.warn("Turning changes into webhook deliveries failed ({}); trying again", e.getMessage());

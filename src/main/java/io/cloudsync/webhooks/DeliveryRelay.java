@@ -59,9 +59,13 @@ public final class DeliveryRelay {
           Tuple ranges = Tuple.tuple().addArrayOfUUID(spaces.toArray(UUID[]::new))
               .addArrayOfLong(done.toArray(Long[]::new)).addArrayOfLong(upto.toArray(Long[]::new));
           boolean moreWork = more;
-          return conn.preparedQuery("INSERT INTO webhook_deliveries (id, endpoint_id, space_id, seq, kind, message_id) "
-                  + "SELECT x.id, x.endpoint_id, x.space_id, x.seq, x.kind, 'msg_' || replace(x.id::text, '-', '') FROM ("
-                  + "SELECT gen_random_uuid() AS id, e.id AS endpoint_id, c.space_id, c.seq, c.kind "
+          // A delivery made while its endpoint's circuit is open is due when the circuit closes, as the
+          // ones already waiting are, so the delivery log shows when it will be tried.
+          return conn.preparedQuery("INSERT INTO webhook_deliveries (id, endpoint_id, space_id, seq, kind, message_id, "
+                  + "next_attempt_at) "
+                  + "SELECT x.id, x.endpoint_id, x.space_id, x.seq, x.kind, 'msg_' || replace(x.id::text, '-', ''), "
+                  + "greatest(now(), x.circuit_until) FROM ("
+                  + "SELECT gen_random_uuid() AS id, e.id AS endpoint_id, c.space_id, c.seq, c.kind, e.circuit_until "
                   + "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(space, done, upto) "
                   + "JOIN changes c ON c.space_id = w.space AND c.seq > w.done AND c.seq <= w.upto "
                   + "JOIN webhook_endpoints e ON e.space_id = c.space_id AND c.seq > e.from_seq AND e.enabled "

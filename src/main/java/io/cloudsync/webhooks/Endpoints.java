@@ -1,5 +1,6 @@
 package io.cloudsync.webhooks;
 
+import io.cloudsync.audit.AuditLog;
 import io.cloudsync.auth.Access;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.errors.ApiException;
@@ -41,13 +42,52 @@ public final class Endpoints {
   private final Access access;
   private final Destinations destinations;
   private final CloudSyncConfig.Webhooks config;
+  private final SecretBox secrets;
 
-  public Endpoints(Vertx vertx, Pool pool, Access access, Destinations destinations, CloudSyncConfig.Webhooks config) {
+  public Endpoints(Vertx vertx, Pool pool, Access access, Destinations destinations, CloudSyncConfig.Webhooks config,
+                   SecretBox secrets) {
     this.vertx = vertx;
     this.pool = pool;
     this.access = access;
     this.destinations = destinations;
     this.config = config;
+    this.secrets = secrets;
+  }
+
+  /**
+   * Seals every stored secret that is plaintext (a row from before secrets were encrypted) or
+   * encrypted under an earlier master key, under the current one; answers how many rows changed.
+   * Each row is compared and set, so a rotation racing it is never overwritten.
+   */
+  public Future<Integer> sealStoredSecrets() {
+    return pool.query("SELECT id::text AS id, secret, previous_secret FROM webhook_endpoints").execute()
+        .compose(rows -> {
+          List<Tuple> updates = new ArrayList<>();
+          for (Row row : rows) {
+            String id = row.getString("id");
+            String secret = row.getString("secret");
+            String previous = row.getString("previous_secret");
+            if (secrets.current(secret) && (previous == null || secrets.current(previous))) {
+              continue;
+            }
+            try {
+              String sealed = secrets.current(secret) ? secret : secrets.seal(id, secrets.open(id, secret));
+              String sealedPrevious = previous == null || secrets.current(previous) ? previous
+                  : secrets.seal(id, secrets.open(id, previous));
+              updates.add(Tuple.of(id, secret, previous, sealed, sealedPrevious));
+            } catch (SecretBox.Unreadable e) {
+              // Left as it is: its deliveries fail with this reason until the key is configured again.
+              org.slf4j.LoggerFactory.getLogger(Endpoints.class).error("Webhook endpoint {}: {}", id, e.getMessage());
+            }
+          }
+          if (updates.isEmpty()) {
+            return Future.succeededFuture(0);
+          }
+          return pool.preparedQuery("UPDATE webhook_endpoints SET secret = $4, previous_secret = $5 WHERE id = $1::uuid "
+                  + "AND secret = $2 AND previous_secret IS NOT DISTINCT FROM $3")
+              .executeBatch(updates)
+              .map(v -> updates.size());
+        });
   }
 
   /** {@code whsec_} and the base64 of 24 random bytes. */
@@ -87,8 +127,11 @@ public final class Endpoints {
               return conn.preparedQuery("INSERT INTO webhook_endpoints (id, space_id, url, events, enabled, secret, "
                       + "from_seq, created_by) VALUES ($1::uuid, $2::uuid, $3, $4::text[], $5, $6, $7, $8::uuid) RETURNING " + COLUMNS)
                   .execute(Tuple.tuple().addString(id).addString(space).addString(url)
-                      .addArrayOfString(events.toArray(String[]::new)).addBoolean(enabled).addString(secret)
-                      .addLong(row.getLong("next_seq")).addString(actor));
+                      .addArrayOfString(events.toArray(String[]::new)).addBoolean(enabled).addString(secrets.seal(id, secret))
+                      .addLong(row.getLong("next_seq")).addString(actor))
+                  .compose(inserted -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.WEBHOOK_CREATED, actor, space, id,
+                      null, new JsonObject().put("url", url).put("events", new JsonArray(events)).put("enabled", enabled)))
+                      .map(inserted));
             })))
         .map(rows -> toJson(rows.iterator().next()).put("secret", secret));
   }
@@ -121,23 +164,30 @@ public final class Endpoints {
     String url = request.getString("url");
     return endpoint(request)
         .compose(row -> url == null ? Future.succeededFuture((String) null) : checkUrl(url))
-        .compose(checked -> pool.preparedQuery("UPDATE webhook_endpoints SET url = coalesce($3, url), "
+        .compose(checked -> pool.withTransaction(conn -> conn.preparedQuery("UPDATE webhook_endpoints SET url = coalesce($3, url), "
                 + "events = coalesce($4::text[], events), enabled = coalesce($5, enabled), "
                 // Enabling again starts afresh: no disable reason, a closed circuit.
                 + "disabled_reason = CASE WHEN $5 THEN NULL WHEN $5 = false THEN 'disabled by a user' ELSE disabled_reason END, "
                 + "failures_in_row = CASE WHEN $5 THEN 0 ELSE failures_in_row END, "
-                + "circuit_until = CASE WHEN $5 THEN '-infinity' ELSE circuit_until END, updated_at = now() "
+                + "circuit_until = CASE WHEN $5 THEN '-infinity' ELSE circuit_until END, "
+                + "failing_since = CASE WHEN $5 THEN NULL ELSE failing_since END, updated_at = now() "
                 + "WHERE id = $1::uuid AND space_id = $2::uuid RETURNING " + COLUMNS)
             .execute(Tuple.tuple().addString(request.getString("id")).addString(request.getString("space"))
                 .addString(checked).addArrayOfString(events == null ? null : events.toArray(String[]::new))
-                .addBoolean(enabled)))
+                .addBoolean(enabled))
+            .compose(rows -> rows.size() == 0 ? Future.succeededFuture(rows)
+                : AuditLog.append(conn, new AuditLog.Entry(Boolean.FALSE.equals(enabled) ? AuditLog.WEBHOOK_DISABLED
+                    : AuditLog.WEBHOOK_UPDATED, request.getString("actor"), request.getString("space"), request.getString("id"),
+                    null, changed(checked, events, enabled))).map(rows))))
         .compose(rows -> rows.size() == 0 ? noSuchEndpoint() : Future.succeededFuture(toJson(rows.iterator().next())));
   }
 
   public Future<JsonObject> delete(JsonObject request) {
     return endpoint(request)
-        .compose(row -> pool.preparedQuery("DELETE FROM webhook_endpoints WHERE id = $1::uuid")
-            .execute(Tuple.of(request.getString("id"))))
+        .compose(row -> pool.withTransaction(conn -> conn.preparedQuery("DELETE FROM webhook_endpoints WHERE id = $1::uuid")
+            .execute(Tuple.of(request.getString("id")))
+            .compose(deleted -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.WEBHOOK_DELETED, request.getString("actor"),
+                request.getString("space"), request.getString("id"), null, new JsonObject().put("url", row.getString("url")))))))
         .map(new JsonObject());
   }
 
@@ -145,10 +195,15 @@ public final class Endpoints {
   public Future<JsonObject> rotateSecret(JsonObject request) {
     String secret = newSecret();
     return endpoint(request)
-        .compose(row -> pool.preparedQuery("UPDATE webhook_endpoints SET previous_secret = secret, "
+        .compose(row -> pool.withTransaction(conn -> conn.preparedQuery("UPDATE webhook_endpoints SET previous_secret = secret, "
                 + "previous_secret_until = now() + $2 * interval '1 second', secret = $3, updated_at = now() "
                 + "WHERE id = $1::uuid RETURNING previous_secret_until")
-            .execute(Tuple.of(request.getString("id"), config.secretOverlap().toSeconds(), secret)))
+            .execute(Tuple.of(request.getString("id"), config.secretOverlap().toSeconds(),
+                secrets.seal(request.getString("id"), secret)))
+            .compose(rows -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.WEBHOOK_SECRET_ROTATED,
+                request.getString("actor"), request.getString("space"), request.getString("id"), null,
+                new JsonObject().put("previous_secret_expires_at",
+                    instant(rows.iterator().next().getOffsetDateTime("previous_secret_until"))))).map(rows))))
         .map(rows -> new JsonObject().put("id", request.getString("id")).put("secret", secret)
             .put("previous_secret_expires_at", instant(rows.iterator().next().getOffsetDateTime("previous_secret_until"))));
   }
@@ -208,6 +263,21 @@ public final class Endpoints {
                 .execute(Tuple.of(id, space))
             : noSuchEndpoint())
         .compose(rows -> rows.size() == 0 ? noSuchEndpoint() : Future.succeededFuture(rows.iterator().next()));
+  }
+
+  /** What an update asked to change, for its audit entry. */
+  private static JsonObject changed(String url, List<String> events, Boolean enabled) {
+    JsonObject out = new JsonObject();
+    if (url != null) {
+      out.put("url", url);
+    }
+    if (events != null) {
+      out.put("events", new JsonArray(events));
+    }
+    if (enabled != null) {
+      out.put("enabled", enabled);
+    }
+    return out;
   }
 
   private static <T> Future<T> noSuchEndpoint() {

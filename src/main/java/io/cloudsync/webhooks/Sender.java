@@ -1,6 +1,8 @@
 package io.cloudsync.webhooks;
 
+import io.cloudsync.audit.AuditLog;
 import io.cloudsync.config.CloudSyncConfig;
+import io.cloudsync.notify.MailOutbox;
 import io.cloudsync.files.ChangeLog;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -52,7 +54,7 @@ public final class Sender {
 
   /** A claimed attempt: the delivery, its change as the API shows it, and where it goes. */
   record Claim(String deliveryId, String endpointId, String messageId, int attempt, String kind, String url,
-               List<String> secrets, JsonObject change) {
+               List<String> secrets, String unreadableSecret, JsonObject change) {
   }
 
   /** How an attempt went: the status code (0 when no answer), the failure text, and Retry-After. */
@@ -68,19 +70,23 @@ public final class Sender {
   private final Destinations destinations;
   private final HttpClient client;
   private final Consumer<Result> observer;
+  private final MailOutbox mail;
+  private final SecretBox secretBox;
   private int inFlight;
   private boolean claiming;
   private boolean again;
   private boolean stopped;
 
   public Sender(Vertx vertx, Pool pool, CloudSyncConfig.Webhooks config, Destinations destinations,
-                HttpClient client, Consumer<Result> observer) {
+                HttpClient client, MailOutbox mail, SecretBox secretBox, Consumer<Result> observer) {
     this.vertx = vertx;
     this.pool = pool;
     this.config = config;
     this.destinations = destinations;
     this.client = client;
     this.observer = observer;
+    this.mail = mail;
+    this.secretBox = secretBox;
   }
 
   /**
@@ -172,13 +178,20 @@ public final class Sender {
                     List<Claim> claims = new ArrayList<>();
                     for (Row delivery : deliveries) {
                       Row target = byEndpoint.get(delivery.getString("endpoint_id"));
-                      List<String> secrets = new ArrayList<>(List.of(target.getString("secret")));
-                      if (target.getString("previous_secret") != null) {
-                        secrets.add(target.getString("previous_secret"));
+                      String endpointId = delivery.getString("endpoint_id");
+                      List<String> secrets = new ArrayList<>();
+                      String unreadable = null;
+                      try {
+                        secrets.add(secretBox.open(endpointId, target.getString("secret")));
+                        if (target.getString("previous_secret") != null) {
+                          secrets.add(secretBox.open(endpointId, target.getString("previous_secret")));
+                        }
+                      } catch (SecretBox.Unreadable e) {
+                        unreadable = e.getMessage();
                       }
                       claims.add(new Claim(delivery.getString("id"), delivery.getString("endpoint_id"),
                           delivery.getString("message_id"), delivery.getInteger("attempts"), delivery.getString("kind"),
-                          target.getString("url"), secrets,
+                          target.getString("url"), secrets, unreadable,
                           changes.get(delivery.getUUID("space_id") + ":" + delivery.getLong("seq"))));
                     }
                     return claims;
@@ -220,6 +233,9 @@ public final class Sender {
     long started = System.nanoTime();
     if (claim.change() == null) {
       return Future.succeededFuture(new Result(0, "the change is gone from the log", 0, null));
+    }
+    if (claim.unreadableSecret() != null) {
+      return Future.succeededFuture(new Result(0, "not sent: " + claim.unreadableSecret(), 0, null));
     }
     String body = body(claim.kind(), claim.change());
     HttpClientRequest[] sent = new HttpClientRequest[1];
@@ -312,7 +328,7 @@ public final class Sender {
               + "last_latency_ms = $4 WHERE id = $1::uuid AND attempts = $2 AND status = 'pending'")
           .execute(Tuple.of(claim.deliveryId(), claim.attempt(), status, (int) result.latencyMs()))
           .compose(v -> pool.preparedQuery("UPDATE webhook_endpoints SET busy_until = '-infinity', failures_in_row = 0, "
-              + "circuit_until = '-infinity' WHERE id = $1::uuid").execute(Tuple.of(claim.endpointId())))
+              + "circuit_until = '-infinity', failing_since = NULL WHERE id = $1::uuid").execute(Tuple.of(claim.endpointId())))
           .mapEmpty();
     }
     boolean dead = claim.attempt() >= config.retrySchedule().size();
@@ -326,13 +342,35 @@ public final class Sender {
             + "WHERE id = $1::uuid AND attempts = $2 AND status = 'pending'")
         .execute(Tuple.tuple().addString(claim.deliveryId()).addInteger(claim.attempt()).addInteger(status)
             .addInteger((int) result.latencyMs()).addBoolean(dead).addString(error).addLong(wait.toMillis()))
-        .compose(v -> pool.preparedQuery("UPDATE webhook_endpoints SET busy_until = '-infinity', "
-                + "failures_in_row = failures_in_row + 1, "
-                + "circuit_until = CASE WHEN failures_in_row + 1 >= $2 THEN now() + $3 * interval '1 millisecond' ELSE circuit_until END, "
-                + "enabled = enabled AND NOT $4, "
-                + "disabled_reason = CASE WHEN $4 THEN 'the receiver answered 410 Gone' ELSE disabled_reason END "
-                + "WHERE id = $1::uuid RETURNING circuit_until")
-            .execute(Tuple.of(claim.endpointId(), config.circuitFailures(), config.circuitCooldown().toMillis(), gone)))
+        .compose(v -> pool.withTransaction(conn -> conn.preparedQuery("WITH old AS (SELECT id, enabled, "
+                    + "coalesce(failing_since, now()) <= now() - $5 * interval '1 millisecond' AS too_long "
+                    + "FROM webhook_endpoints WHERE id = $1::uuid FOR UPDATE) "
+                    + "UPDATE webhook_endpoints e SET busy_until = '-infinity', failures_in_row = e.failures_in_row + 1, "
+                    + "failing_since = coalesce(e.failing_since, now()), "
+                    + "circuit_until = CASE WHEN e.failures_in_row + 1 >= $2 THEN now() + $3 * interval '1 millisecond' "
+                    + "ELSE e.circuit_until END, "
+                    + "enabled = e.enabled AND NOT ($4 OR old.too_long), "
+                    + "disabled_reason = CASE WHEN NOT e.enabled THEN e.disabled_reason "
+                    + "WHEN $4 THEN 'the receiver answered 410 Gone' "
+                    + "WHEN old.too_long THEN 'every attempt failed since ' || to_char(e.failing_since AT TIME ZONE 'UTC', "
+                    + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ELSE e.disabled_reason END "
+                    + "FROM old WHERE e.id = old.id "
+                    + "RETURNING e.circuit_until, old.enabled AND NOT e.enabled AS just_disabled, e.disabled_reason, "
+                    + "e.space_id::text AS space_id, e.url")
+                .execute(Tuple.of(claim.endpointId(), config.circuitFailures(), config.circuitCooldown().toMillis(), gone,
+                    config.disableAfter().toMillis()))
+                .compose(rows -> {
+                  if (rows.size() == 0 || !rows.iterator().next().getBoolean("just_disabled")) {
+                    return Future.succeededFuture(rows);
+                  }
+                  Row row = rows.iterator().next();
+                  String reason = row.getString("disabled_reason");
+                  LOG.warn("Disabled webhook endpoint {}: {}", claim.endpointId(), reason);
+                  return AuditLog.append(conn, new AuditLog.Entry(AuditLog.WEBHOOK_DISABLED, null, row.getString("space_id"),
+                          claim.endpointId(), null, new JsonObject().put("reason", reason).put("url", row.getString("url"))))
+                      .compose(x -> mail.endpointDisabled(conn, claim.endpointId(), reason))
+                      .map(rows);
+                })))
         .compose(rows -> {
           if (rows.size() == 0) {
             return Future.succeededFuture();

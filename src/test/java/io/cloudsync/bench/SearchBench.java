@@ -21,8 +21,8 @@ import java.util.Arrays;
  * Name search at scale, printed, never asserted: an in-process CloudSync on its embedded defaults
  * with {@code N} nodes (default 1,000,000) — half in the searching user's spaces, half in 100
  * other users' spaces it must never see — and {@code GET /api/v1/search} timed over HTTP for a
- * rare name, a common one, one that only others' spaces hold, a two-letter query (too short for
- * trigrams) and a search within one space.
+ * rare name, a common one, one that only others' spaces hold, two-letter queries (too short for
+ * trigrams, so matched as name prefixes) and a search within one space.
  *
  * <pre>
  * mvn -q test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
@@ -79,7 +79,8 @@ public final class SearchBench {
       time(api, token, "rare name (a handful of hits)", "unicorn", null);
       time(api, token, "common name (10% of the searcher's nodes)", "report", null);
       time(api, token, "only in others' spaces (0 visible hits)", "secret", null);
-      time(api, token, "two letters (below trigram length)", "oc", null);
+      time(api, token, "two letters, a common prefix", "do", null);
+      time(api, token, "two letters, no name starts so", "oc", null);
       time(api, token, "common name within one space", "report", mine[0]);
       time(api, token, "no match anywhere", "zebra", null);
     } finally {

@@ -280,4 +280,44 @@ class NodesTest {
     assertThat(expect(files.send(HttpMethod.GET, "/api/v1/search?q=%25", token, null), 200).getJsonArray("nodes"))
         .as("a % is a character, not a wildcard").isEmpty();
   }
+
+  @Test
+  @DisplayName("a query too short for trigrams matches names that start with it, paged in name order across spaces")
+  void searchByPrefix() {
+    String searcher = files.user("prefix").getString("token");
+    String a = files.space(searcher, "A", null).getString("id");
+    String b = files.space(searcher, "B", null).getString("id");
+    files.folder(searcher, a, null, "qa-1");
+    files.folder(searcher, b, null, "QA-2");
+    files.folder(searcher, a, null, "qa-3");
+    files.folder(searcher, b, null, "qa-4");
+    files.folder(searcher, a, null, "my qa");
+    files.folder(searcher, b, null, "qb");
+
+    JsonObject first = expect(files.send(HttpMethod.GET, "/api/v1/search?q=qa&limit=3", searcher, null), 200);
+    assertThat(names(first.getJsonArray("nodes"))).containsExactly("qa-1", "QA-2", "qa-3");
+    assertThat(first.getBoolean("has_more")).isTrue();
+    JsonObject second = expect(files.send(HttpMethod.GET, "/api/v1/search?q=QA&limit=3&offset=3", searcher, null), 200);
+    assertThat(names(second.getJsonArray("nodes"))).containsExactly("qa-4");
+    assertThat(second.getBoolean("has_more")).isFalse();
+    assertThat(names(expect(files.send(HttpMethod.GET, "/api/v1/search?q=q", searcher, null), 200).getJsonArray("nodes")))
+        .containsExactly("qa-1", "QA-2", "qa-3", "qa-4", "qb");
+    assertThat(names(expect(files.send(HttpMethod.GET, "/api/v1/search?q=qa&space=" + b, searcher, null), 200)
+        .getJsonArray("nodes"))).containsExactly("QA-2", "qa-4");
+    assertThat(names(expect(files.send(HttpMethod.GET, "/api/v1/search?q=y%20", searcher, null), 200)
+        .getJsonArray("nodes"))).as("the query is stripped, then matched from the start").isEmpty();
+    expect(files.send(HttpMethod.GET, "/api/v1/search?q=qa&offset=10001", searcher, null), 400);
+  }
+
+  @Test
+  @DisplayName("prefix bounds follow code point order, stepping over the surrogate range")
+  void prefixBounds() {
+    assertThat(Nodes.nextPrefix("ab")).isEqualTo("ac");
+    assertThat(Nodes.nextPrefix("a\ud7ff")).isEqualTo("a\ue000");
+    assertThat(Nodes.nextPrefix("a" + Character.toString(Character.MAX_CODE_POINT))).isEqualTo("b");
+    assertThat(Nodes.nextPrefix(Character.toString(Character.MAX_CODE_POINT))).isNull();
+    assertThat(Nodes.hasTrigram("a-bc")).isFalse();
+    assertThat(Nodes.hasTrigram("x abc")).isTrue();
+    assertThat(Nodes.hasTrigram("日本語")).isTrue();
+  }
 }

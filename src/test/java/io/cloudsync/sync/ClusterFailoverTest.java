@@ -124,6 +124,8 @@ class ClusterFailoverTest {
     env.put("CLOUDSYNC_ROLES", "all");
     env.put("CLOUDSYNC_RATELIMIT_API_PER_MINUTE", "1000000");
     env.put("CLOUDSYNC_RATELIMIT_AUTH_PER_MINUTE", "1000000");
+    env.put("CLOUDSYNC_SYNC_PRESENCE_HEARTBEAT", "1");
+    env.put("CLOUDSYNC_SYNC_PRESENCE_TIMEOUT", "3");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> command = List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-Dhazelcast.phone.home.enabled=false", "-cp", System.getProperty("java.class.path"), "io.cloudsync.Main");
@@ -182,7 +184,8 @@ class ClusterFailoverTest {
   }
 
   @Test
-  @DisplayName("a client whose node is killed resumes on the other node from its cursor: no gap, no duplicate")
+  @DisplayName("a client whose node is killed resumes on the other node from its cursor: no gap, no duplicate; "
+      + "its presence leaves the space for the others within the presence timeout")
   void resumeAfterKill() throws Throwable {
     try {
       resume();
@@ -213,10 +216,19 @@ class ClusterFailoverTest {
     });
 
     long cursor;
-    try {
-      cursor = followUntilKilled(token, space, killed);
-    } finally {
-      killed.countDown();
+    try (LiveClient watcher = LiveClient.connect(clients, second.httpPort(), token)) {
+      watcher.send(new JsonObject().put("type", "subscribe").put("space", space)
+          .put("presence", new JsonObject().put("device", "watcher")));
+      watcher.nextOfType("presence", 30_000);
+      try {
+        cursor = followUntilKilled(token, space, killed, watcher);
+      } finally {
+        killed.countDown();
+      }
+      // sync.presence_timeout is 3 s and the heartbeat 1 s here: the dead node's entry goes within 4 s.
+      JsonObject left = watcher.until(m -> "presence_leave".equals(m.getString("type"))
+          && "doomed".equals(m.getJsonObject("member").getString("device")), 30_000).get(0);
+      assertThat(left.getString("reason")).isEqualTo("timeout");
     }
 
     try (LiveClient onSecond = LiveClient.connect(clients, second.httpPort(), token)) {
@@ -232,9 +244,13 @@ class ClusterFailoverTest {
   }
 
   /** Follows the space on the first node, kills that node mid-stream, and answers the client's cursor. */
-  private static long followUntilKilled(String token, String space, CountDownLatch killed) throws Exception {
+  private static long followUntilKilled(String token, String space, CountDownLatch killed, LiveClient watcher)
+      throws Exception {
     try (LiveClient onFirst = LiveClient.connect(clients, first.httpPort(), token)) {
-      onFirst.subscribe(space, 0);
+      onFirst.send(new JsonObject().put("type", "subscribe").put("space", space).put("cursor", 0)
+          .put("presence", new JsonObject().put("device", "doomed")));
+      watcher.until(m -> "presence_join".equals(m.getString("type"))
+          && "doomed".equals(m.getJsonObject("member").getString("device")), 30_000);
       List<Long> seen = new ArrayList<>(onFirst.changesUntil(space, 20, 30_000));
       first.process().destroyForcibly();
       assertThat(first.process().waitFor(30, TimeUnit.SECONDS)).isTrue();

@@ -356,6 +356,65 @@ class EventBusBridgeTest {
   }
 
   @Test
+  @DisplayName("a register with path_prefix, types and snapshot headers gets the subtree's snapshot, then only its changes in order, and cursor bodies for the rest")
+  void filteredRegistration() {
+    String token = files.user("filtered").getString("token");
+    String space = files.space(token, "Filtered", null).getString("id");
+    JsonObject inside = expect(files.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes", token,
+        new JsonObject().put("name", "Inside")), 201);
+    JsonObject outside = expect(files.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes", token,
+        new JsonObject().put("name", "Outside")), 201);
+    JsonObject sub = files.folder(token, space, inside.getString("id"), "Sub");
+    JsonObject stray = files.folder(token, space, outside.getString("id"), "Stray");
+    try (SockJsClient client = connect(Transport.WEBSOCKET)) {
+      client.send(new JsonObject().put("type", "register").put("address", address(space)).put("headers", new JsonObject()
+          .put("authorization", "Bearer " + token).put("types", "symlink")));
+      JsonObject refused = client.inbox().until(m -> "err".equals(m.getString("type")), 5000).get(0);
+      assertThat(refused.getString("failureType")).isEqualTo("validation_failed");
+      assertThat(refused.getString("message")).contains("document");
+
+      client.send(new JsonObject().put("type", "register").put("address", address(space)).put("headers", new JsonObject()
+          .put("authorization", "Bearer " + token).put("path_prefix", "/inside").put("types", "folder")
+          .put("snapshot", "true")));
+      JsonObject snapshot = client.inbox().until(m -> isBody(m, "snapshot"), 5000).get(0).getJsonObject("body");
+      assertThat(snapshot.getJsonArray("nodes").stream().map(n -> ((JsonObject) n).getString("id")))
+          .containsExactlyInAnyOrder(inside.getString("id"), sub.getString("id"));
+      long cursor = client.inbox().until(m -> isBody(m, "snapshot_done"), 5000).get(0).getJsonObject("body")
+          .getLong("cursor");
+      assertThat(cursor).isEqualTo(4);
+
+      files.folder(token, space, outside.getString("id"), "not ours");
+      JsonObject mine = files.folder(token, space, sub.getString("id"), "ours");
+      expect(files.send(HttpMethod.PATCH, "/api/v1/spaces/" + space + "/nodes/" + stray.getString("id"), token,
+          new JsonObject().put("parent_id", inside.getString("id"))), 200);
+      files.folder(token, space, outside.getString("id"), "not ours either");
+
+      List<JsonObject> got = new ArrayList<>();
+      long position = cursor;
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (position < 8) {
+        JsonObject message = client.inbox().next(Math.max(1, deadline - System.currentTimeMillis()));
+        if (isChange(message)) {
+          assertThat(message.getJsonObject("body").getLong("seq")).as("in order, once").isGreaterThan(position);
+          position = message.getJsonObject("body").getLong("seq");
+          got.add(message.getJsonObject("body"));
+        } else if (isBody(message, "cursor")) {
+          position = message.getJsonObject("body").getLong("cursor");
+        }
+      }
+      assertThat(got).extracting(change -> change.getLong("seq")).containsExactly(6L, 7L);
+      assertThat(got.get(0).getString("node_id")).isEqualTo(mine.getString("id"));
+      assertThat(got.get(1).getString("subtree")).isEqualTo("entered");
+      assertThat(position).as("a cursor body says the last change was skipped").isEqualTo(8);
+    }
+  }
+
+  private static boolean isBody(JsonObject message, String type) {
+    return "rec".equals(message.getString("type")) && message.getValue("body") instanceof JsonObject body
+        && type.equals(body.getString("type"));
+  }
+
+  @Test
   @DisplayName("stop a space's deliveries when it is deleted, and tell its members why")
   void spaceDeleted() {
     JsonObject owner = files.user("owner");

@@ -2,6 +2,8 @@ package io.cloudsync.webhooks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.icegreen.greenmail.util.GreenMail;
+import com.icegreen.greenmail.util.ServerSetup;
 import io.cloudsync.CloudSyncHandle;
 import io.cloudsync.test.Api;
 import io.cloudsync.test.RealServers;
@@ -253,6 +255,62 @@ class WebhooksTest {
     assertThat(disabled.getString("disabled_reason")).contains("410");
     sleep(600);
     assertThat(receiver.hits("/gone")).hasSize(1);
+  }
+
+  @Test
+  @DisplayName("an endpoint failing for longer than webhooks.disable_after is disabled, audited, and its owners mailed")
+  void failingForDaysDisables(Servers servers) {
+    GreenMail smtp = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP));
+    smtp.start();
+    try {
+      // Days compressed to a second: seven attempts 300 ms apart keep failing past it.
+      Node node = start(config(servers).put("webhooks.retry_schedule", "0s,300ms,300ms,300ms,300ms,300ms,300ms,300ms")
+          .put("webhooks.disable_after", "1s").put("webhooks.circuit_failures", 100)
+          .put("mail.host", "127.0.0.1").put("mail.port", smtp.getSmtp().getPort()).put("mail.starttls", "disabled"));
+      receiver.respond("/down", (request, n) -> request.response().setStatusCode(500).end());
+      String ownerEmail = "owner-" + UUID.randomUUID() + "@example.com";
+      String owner = node.api.newUser(ownerEmail); // the installation's first account: an admin too
+      String space = node.space(owner);
+      JsonObject created = node.expect(node.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/webhooks", owner,
+          new JsonObject().put("url", receiver.url("/down"))), 201);
+      Endpoint endpoint = new Endpoint(owner, space, created.getString("id"), created.getString("secret"));
+      node.folder(owner, space, "one");
+
+      await(() -> !node.expect(node.send(HttpMethod.GET, endpoint.path(), owner, null), 200).getBoolean("enabled"));
+      JsonObject disabled = node.expect(node.send(HttpMethod.GET, endpoint.path(), owner, null), 200);
+      assertThat(disabled.getString("disabled_reason")).startsWith("every attempt failed since ");
+      List<Hit> hits = receiver.hits("/down");
+      assertThat(hits.size()).isGreaterThanOrEqualTo(3);
+      // Not before it had failed for the whole second.
+      assertThat(Duration.between(hits.get(0).at(), hits.get(hits.size() - 1).at())).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+      int sent = hits.size();
+      sleep(800);
+      assertThat(receiver.hits("/down")).hasSize(sent);
+
+      JsonArray audit = node.expect(node.send(HttpMethod.GET, "/api/v1/admin/audit?kind=webhook.disabled", owner, null), 200)
+          .getJsonArray("entries");
+      assertThat(audit).hasSize(1);
+      assertThat(audit.getJsonObject(0).getString("target")).isEqualTo(endpoint.id());
+      assertThat(audit.getJsonObject(0).getString("actor")).isNull();
+      assertThat(audit.getJsonObject(0).getJsonObject("details").getString("reason")).startsWith("every attempt failed");
+
+      await(() -> smtp.getReceivedMessages().length == 1);
+      jakarta.mail.internet.MimeMessage mail = smtp.getReceivedMessages()[0];
+      assertThat(mail.getAllRecipients()[0].toString()).isEqualTo(ownerEmail);
+      assertThat(mail.getSubject()).contains("was disabled");
+      assertThat(String.valueOf(mail.getContent())).contains(receiver.url("/down")).contains("every attempt failed since");
+
+      // Enabling it again starts afresh: a success later, nothing is disabled.
+      receiver.respond("/down", (request, n) -> request.response().setStatusCode(204).end());
+      node.expect(node.send(HttpMethod.PATCH, endpoint.path(), owner, new JsonObject().put("enabled", true)), 200);
+      node.folder(owner, space, "two");
+      await(() -> node.deliveries(endpoint, "succeeded").size() >= 1);
+      assertThat(node.expect(node.send(HttpMethod.GET, endpoint.path(), owner, null), 200).getBoolean("enabled")).isTrue();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    } finally {
+      smtp.stop();
+    }
   }
 
   @Test
