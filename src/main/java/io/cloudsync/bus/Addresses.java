@@ -61,6 +61,15 @@ public final class Addresses {
   public static final String NODES_RESTORE_VERSION = "cloudsync.metadata.nodes.restore-version";
   public static final String NODES_SEARCH = "cloudsync.metadata.nodes.search";
 
+  /** Creates or replaces the document at a path: {actor, space, path, content, if_match?} → {node, content, created}. */
+  public static final String DOCS_PUT = "cloudsync.metadata.docs.put";
+  /** The document at a path or with an id: {actor, space, path | node, version?} → {node, content}. */
+  public static final String DOCS_GET = "cloudsync.metadata.docs.get";
+  /** Applies a JSON merge patch: {actor, space, node, patch, if_match?} → {node, content}. */
+  public static final String DOCS_PATCH = "cloudsync.metadata.docs.patch";
+  /** Documents by equality on top-level fields: {actor, space, path_prefix?, where, limit?, cursor?}. */
+  public static final String DOCS_QUERY = "cloudsync.metadata.docs.query";
+
   // --- webhooks (WebhooksVerticle); each request carries {actor, space} ---------------------------
   /** {url, events?, enabled?} → the endpoint with its secret. */
   public static final String WEBHOOKS_CREATE = "cloudsync.webhooks.create";

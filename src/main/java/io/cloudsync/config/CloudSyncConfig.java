@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 public record CloudSyncConfig(
     Http http, Path dataDir, Pg pg, String redisUrl, String kafkaBootstrap, Blob blob,
     Cluster cluster, Set<Role> roles, Log log, Auth auth, Files files, List<String> unknownKeys, RateLimit rateLimit,
-    Sync sync, ChangeFeed changeFeed, Webhooks webhooks, Mail mail) {
+    Sync sync, ChangeFeed changeFeed, Webhooks webhooks, Mail mail, Docs docs) {
 
   public record Http(String host, int port, int instances, Optional<Tls> tls, List<String> corsOrigins,
                      long jsonBodyLimit, Duration shutdownTimeout) {
@@ -69,6 +69,10 @@ public record CloudSyncConfig(
   public record Files(long maxFileSize, int folderEntryLimit, long userQuota, int trashRetentionDays,
                       int uploadExpireHours, String masterKey, String masterKeyId,
                       java.util.Map<String, String> previousMasterKeys) {
+  }
+
+  /** JSON documents: the size of one, versions kept per document, the most a change entry carries of one. */
+  public record Docs(long maxSize, int maxVersions, long changeInlineMax) {
   }
 
   /** An OAuth client registration; off when the client id is empty. */
@@ -338,9 +342,12 @@ public record CloudSyncConfig(
         v.range(Settings.MAIL_MAX_ATTEMPTS, 1, 100),
         durationIn(v, Settings.NOTIFICATIONS_BATCH_INTERVAL, Duration.ofMillis(100), Duration.ofDays(1)));
 
+    Docs docs = new Docs(v.sizeRange(Settings.DOCS_MAX_SIZE, 2, 64L << 20), v.range(Settings.DOCS_MAX_VERSIONS, 1, 100_000),
+        v.sizeRange(Settings.DOCS_CHANGE_INLINE_MAX, 0, 16L << 20));
+
     return new CloudSyncConfig(http, dataDir, pg, redisUrl, v.string(Settings.KAFKA_BOOTSTRAP), blob, cluster,
         Set.copyOf(roles), new Log(v.string(Settings.LOG_FORMAT), v.string(Settings.LOG_LEVEL)), auth, files,
-        List.copyOf(unknown), rateLimit, sync, changeFeed, webhooks, mail);
+        List.copyOf(unknown), rateLimit, sync, changeFeed, webhooks, mail, docs);
   }
 
   private static Duration durationIn(Values v, Setting setting, Duration min, Duration max) {

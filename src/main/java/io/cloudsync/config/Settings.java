@@ -118,6 +118,12 @@ public final class Settings {
       "Bytes of file content (all versions) each user may own across their spaces; 0 means no quota.");
   public static final Setting FILES_TRASH_RETENTION_DAYS = integer("files.trash_retention_days", 30,
       "Days a deleted node stays in the trash before it is purged for good.");
+  public static final Setting DOCS_MAX_SIZE = size("docs.max_size", 1L << 20,
+      "Largest JSON document in bytes, as stored (compact UTF-8); larger answers 413 document_too_large.");
+  public static final Setting DOCS_MAX_VERSIONS = integer("docs.max_versions", 100,
+      "Versions kept per document, newest first; older ones are dropped as new ones are written.");
+  public static final Setting DOCS_CHANGE_INLINE_MAX = size("docs.change_inline_max", 32L << 10,
+      "Largest document patch or content a change entry carries, in bytes; past it the entry says to re-read.");
   public static final Setting UPLOADS_EXPIRE_HOURS = integer("uploads.expire_hours", 24,
       "Hours an unfinished resumable (tus) upload is kept after its last byte arrived.");
   public static final Setting SYNC_PING_INTERVAL = integer("sync.ping_interval", 25,

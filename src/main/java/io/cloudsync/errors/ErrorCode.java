@@ -17,6 +17,10 @@ public enum ErrorCode {
   INVALID_NAME(1010, 400, "invalid_name"),
   /** A webhook URL that reaches an address the SSRF guard refuses (loopback, private, ...). */
   URL_NOT_ALLOWED(1020, 400, "url_not_allowed"),
+  /** A document body (or the result of a patch) that is valid JSON but not a JSON object. */
+  DOCUMENT_NOT_OBJECT(1030, 400, "document_not_object"),
+  /** A merge patch that is not a JSON object, or a where clause that is not field=value. */
+  INVALID_PATCH(1031, 400, "invalid_patch"),
   UNAUTHORIZED(1100, 401, "unauthorized"),
   INVALID_TOKEN(1101, 401, "invalid_token"),
   INVALID_CREDENTIALS(1102, 401, "invalid_credentials"),
@@ -36,6 +40,8 @@ public enum ErrorCode {
   WEBHOOK_LIMIT_REACHED(1920, 409, "webhook_limit_reached"),
   PRECONDITION_FAILED(2200, 412, "precondition_failed"),
   PAYLOAD_TOO_LARGE(2300, 413, "payload_too_large"),
+  /** A document, as stored, would be larger than docs.max_size. */
+  DOCUMENT_TOO_LARGE(2310, 413, "document_too_large"),
   UNSUPPORTED_MEDIA_TYPE(2500, 415, "unsupported_media_type"),
   RANGE_NOT_SATISFIABLE(2600, 416, "range_not_satisfiable"),
   RATE_LIMITED(2900, 429, "rate_limited"),

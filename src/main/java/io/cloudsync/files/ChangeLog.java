@@ -137,6 +137,10 @@ public final class ChangeLog {
         .put("node", membership ? null : body);
     if (membership) {
       change.put("member", body);
+    } else if (body.containsKey("doc")) {
+      // A document change's data (patch or content) sits beside the node, not inside it.
+      JsonObject node = body.copy();
+      change.put("node", node).put("doc", node.remove("doc"));
     }
     return change;
   }

@@ -174,7 +174,7 @@ public final class Commits {
     String name = segments.get(segments.size() - 1);
     return folder.compose(at -> Tree.liveChild(conn, space, at, name).compose(existing -> {
       if (existing != null && !"file".equals(existing.getString("type"))) {
-        return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A folder named '"
+        return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A " + existing.getString("type") + " named '"
             + existing.getString("name") + "' exists here"));
       }
       return Future.succeededFuture(new Target(at, name, existing));
@@ -218,7 +218,8 @@ public final class Commits {
     return access.require(request.getString("actor"), space, Access.Action.READ)
         .compose(role -> Tree.node(pool, space, request.getString("node")))
         .compose(node -> "file".equals(node.getString("type")) ? Future.succeededFuture(node)
-            : Tree.<Row>notFound("A folder has no content"))
+            : Tree.<Row>notFound("A " + node.getString("type") + " has no file content"
+                + ("document".equals(node.getString("type")) ? "; read it at .../nodes/{node}/document" : "")))
         .compose(node -> pool.preparedQuery("SELECT version, size, sha256, chunks, chunk_sizes, created_at "
                 + "FROM file_versions WHERE node_id = $1::uuid AND ($2::bigint IS NULL OR version = $2) "
                 + "ORDER BY version DESC LIMIT 1")

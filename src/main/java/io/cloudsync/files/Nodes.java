@@ -437,7 +437,7 @@ public final class Nodes {
   }
 
   /** The name, or its first free variant, in the folder. */
-  private static Future<String> freeName(SqlClient conn, String space, String parent, String name, String label) {
+  static Future<String> freeName(SqlClient conn, String space, String parent, String name, String label) {
     return freeName(conn, space, parent, name, label, 0);
   }
 

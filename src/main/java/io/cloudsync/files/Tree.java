@@ -31,6 +31,7 @@ final class Tree {
 
   static JsonObject toJson(Row row) {
     boolean file = "file".equals(row.getString("type"));
+    boolean sized = file || "document".equals(row.getString("type"));
     return new JsonObject()
         .put("id", row.getString("id"))
         .put("space_id", row.getString("space_id"))
@@ -38,7 +39,7 @@ final class Tree {
         .put("name", row.getString("name"))
         .put("type", row.getString("type"))
         .put("version", row.getLong("version"))
-        .put("size", file ? row.getLong("size") : null)
+        .put("size", sized ? row.getLong("size") : null)
         .put("sha256", file ? row.getString("sha256") : null)
         .put("created_by", row.getString("created_by"))
         .put("modified_by", row.getString("modified_by"))
@@ -81,7 +82,8 @@ final class Tree {
 
   static Future<Row> liveFile(SqlClient conn, String spaceId, String nodeId) {
     return liveNode(conn, spaceId, nodeId).compose(row -> "file".equals(row.getString("type"))
-        ? Future.succeededFuture(row) : Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "This node is a folder")));
+        ? Future.succeededFuture(row) : Future.failedFuture(new ApiException(ErrorCode.CONFLICT,
+            "This node is a " + row.getString("type") + ", not a file")));
   }
 
   /** Fails with 404 unless the parent is null (top level) or a live folder of the space. */

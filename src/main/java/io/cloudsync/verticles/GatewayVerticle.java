@@ -7,6 +7,7 @@ import io.cloudsync.handlers.AuditHandler;
 import io.cloudsync.handlers.AuthHandler;
 import io.cloudsync.handlers.ChunksHandler;
 import io.cloudsync.handlers.ContentHandler;
+import io.cloudsync.handlers.DocsHandler;
 import io.cloudsync.handlers.TusHandler;
 import io.cloudsync.storage.ContentReader;
 import io.cloudsync.storage.ContentWriter;
@@ -146,6 +147,14 @@ public final class GatewayVerticle extends VerticleBase {
   }
 
   private static final java.util.regex.Pattern STREAMED_FILE = java.util.regex.Pattern.compile("^/api/v1/spaces/[^/]+/files/.+$");
+  private static final java.util.regex.Pattern DOCUMENT = java.util.regex.Pattern.compile("^/api/v1/spaces/[^/]+/docs/.+$");
+
+  /** Requests whose body is a JSON document or merge patch: they take docs.max_size, not the JSON body limit. */
+  private static boolean isDocument(io.vertx.ext.web.RoutingContext ctx) {
+    HttpMethod method = ctx.request().method();
+    return (method == HttpMethod.PUT && DOCUMENT.matcher(ctx.normalizedPath()).matches())
+        || (method == HttpMethod.PATCH && DocsHandler.isMergePatch(ctx));
+  }
 
   private Router router(CloudSyncConfig.Http http) {
     Router router = Router.router(vertx);
@@ -175,11 +184,14 @@ public final class GatewayVerticle extends VerticleBase {
     // The body handler goes first: it must see the request before any handler answers
     // asynchronously, or body bytes arriving meanwhile would be lost.
     BodyHandler bodies = BodyHandler.create(false).setBodyLimit(http.jsonBodyLimit());
+    BodyHandler documentBodies = BodyHandler.create(false).setBodyLimit(services.config().docs().maxSize());
     router.route("/api/*").handler(ctx -> {
       if (isStreamed(ctx)) {
         // Streamed bodies are read by their handler; held back until then so no byte is lost.
         ctx.request().pause();
         ctx.next();
+      } else if (isDocument(ctx)) {
+        documentBodies.handle(ctx);
       } else {
         bodies.handle(ctx);
       }
@@ -278,7 +290,16 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/api/v1/spaces/:space/nodes").handler(authn::require).handler(nodes::list);
     router.post("/api/v1/spaces/:space/nodes").handler(authn::require).handler(nodes::create);
     router.get("/api/v1/spaces/:space/nodes/:node").handler(authn::require).handler(nodes::get);
-    router.patch("/api/v1/spaces/:space/nodes/:node").handler(authn::require).handler(nodes::update);
+    DocsHandler docs = new DocsHandler(vertx);
+    // One route, two media types: a merge patch changes a document, plain JSON renames or moves any node.
+    router.patch("/api/v1/spaces/:space/nodes/:node").handler(authn::require)
+        .handler(ctx -> {
+          if (DocsHandler.isMergePatch(ctx)) {
+            docs.patch(ctx);
+          } else {
+            nodes.update(ctx);
+          }
+        });
     router.delete("/api/v1/spaces/:space/nodes/:node").handler(authn::require).handler(nodes::delete);
     router.post("/api/v1/spaces/:space/nodes/:node/restore").handler(authn::require).handler(nodes::restore);
     router.post("/api/v1/spaces/:space/nodes/:node/copy").handler(authn::require).handler(nodes::copy);
@@ -286,6 +307,10 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/v1/spaces/:space/nodes/:node/versions/:version/restore").handler(authn::require)
         .handler(nodes::restoreVersion);
     router.get("/api/v1/spaces/:space/trash").handler(authn::require).handler(nodes::trash);
+    router.get("/api/v1/spaces/:space/nodes/:node/document").handler(authn::require).handler(docs::getById);
+    router.get("/api/v1/spaces/:space/docs").handler(authn::require).handler(docs::query);
+    router.put("/api/v1/spaces/:space/docs/*").handler(authn::require).handler(docs::put);
+    router.get("/api/v1/spaces/:space/docs/*").handler(authn::require).handler(docs::get);
     router.get("/api/v1/search").handler(authn::require).handler(nodes::search);
 
     new WebAppHandler().mount(router);

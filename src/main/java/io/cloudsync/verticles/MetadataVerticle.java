@@ -8,6 +8,7 @@ import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.files.ChangeLog;
 import io.cloudsync.files.Commits;
+import io.cloudsync.files.Documents;
 import io.cloudsync.files.Nodes;
 import io.cloudsync.files.Spaces;
 import io.cloudsync.files.Trash;
@@ -45,6 +46,8 @@ public final class MetadataVerticle extends VerticleBase {
     Nodes nodes = new Nodes(services.pool(), access, log, trash, services.config().files());
     Commits commits = new Commits(services.pool(), access, log, nodes, services.config().files(),
         services.chunks()::exists);
+    Documents documents = new Documents(services.pool(), access, log, nodes, services.config().files(),
+        services.config().docs());
     purgeTimer = vertx.setPeriodic(PURGE_INTERVAL_MS, id -> trash.purgeExpired()
         .onFailure(e -> LOG.warn("Trash retention run failed", e)));
     return Future.all(List.of(
@@ -69,10 +72,14 @@ public final class MetadataVerticle extends VerticleBase {
         Bus.serve(vertx, Addresses.NODES_UPDATE, nodes::update),
         Bus.serve(vertx, Addresses.NODES_DELETE, nodes::delete),
         Bus.serve(vertx, Addresses.NODES_RESTORE, nodes::restore),
-        Bus.serve(vertx, Addresses.NODES_COPY, nodes::copy),
+        Bus.serve(vertx, Addresses.NODES_COPY, documents::copy),
         Bus.serve(vertx, Addresses.NODES_TRASH, nodes::trash),
-        Bus.serve(vertx, Addresses.NODES_VERSIONS, nodes::versions),
-        Bus.serve(vertx, Addresses.NODES_RESTORE_VERSION, nodes::restoreVersion),
+        Bus.serve(vertx, Addresses.NODES_VERSIONS, documents::versions),
+        Bus.serve(vertx, Addresses.NODES_RESTORE_VERSION, documents::restoreVersion),
+        Bus.serve(vertx, Addresses.DOCS_PUT, documents::put),
+        Bus.serve(vertx, Addresses.DOCS_GET, documents::get),
+        Bus.serve(vertx, Addresses.DOCS_PATCH, documents::patch),
+        Bus.serve(vertx, Addresses.DOCS_QUERY, documents::query),
         Bus.serve(vertx, Addresses.NODES_SEARCH, nodes::search)));
   }
 
