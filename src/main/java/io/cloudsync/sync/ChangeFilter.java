@@ -105,9 +105,14 @@ public final class ChangeFilter {
       if (!"purged".equals(row.getString("kind")) && node.getValue("deleted_at") == null
           && filter.typeMatches(node.getString("type")) && (parent == null || view.liveChain(parent))
           && filter.pathMatches(view.pathOf(parent, node.getString("name")))) {
-        // What the change said beside the node (a conflict's loser, a document's patch) is about that change.
+        // What the change said beside the node (a conflict's loser, a document's patch) is about that change;
+        // a document's snapshot carries its content instead, or says to read it.
         node.remove("conflict");
         node.remove("doc");
+        if ("document".equals(node.getString("type"))) {
+          JsonObject content = row.getJsonObject("content");
+          node.put("doc", content == null ? new JsonObject().put("omitted", true) : new JsonObject().put("content", content));
+        }
         nodes.add(node);
       }
     }

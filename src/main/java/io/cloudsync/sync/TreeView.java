@@ -23,6 +23,9 @@ import java.util.Map;
  * trashing a folder logs one change for the folder, none for what is inside it.
  */
 public final class TreeView {
+  /** Characters of document content one snapshot page carries at most (documents are up to docs.max_size each). */
+  static final long SNAPSHOT_CONTENT_BUDGET = 4L * 1024 * 1024;
+
   /** The lowest uuid: snapshot pages start after it. */
   public static final String FIRST_ID = "00000000-0000-0000-0000-000000000000";
   private static final int MAX_DEPTH = 10_000;
@@ -78,24 +81,41 @@ public final class TreeView {
 
   /**
    * One page of the nodes of the space as of {@code seq}, in id order after {@code afterId}: each
-   * node's newest change at or before it. {@code {nodes:[{kind, node}], next}}; next is null at the end.
+   * node's newest change at or before it. {@code {nodes:[{kind, node, content?}], next}}; next is
+   * null at the end. A document comes with its content at that version while the page's contents
+   * stay within {@link #SNAPSHOT_CONTENT_BUDGET} characters; past that, and when the version is no
+   * longer kept, without it, and the client reads the document.
    */
   public static Future<JsonObject> nodesPage(Pool pool, String space, long seq, String afterId, int limit) {
-    return pool.preparedQuery("SELECT DISTINCT ON (node_id) node_id::text AS id, kind, payload FROM changes "
+    return pool.preparedQuery("SELECT c.id, c.kind, c.payload, v.content, length(v.content::text) AS content_length "
+            + "FROM (SELECT DISTINCT ON (node_id) node_id, node_id::text AS id, kind, payload FROM changes "
             + "WHERE space_id = $1::uuid AND node_id IS NOT NULL AND seq <= $2 AND node_id > $3::uuid "
-            + "ORDER BY node_id, seq DESC LIMIT $4")
+            + "ORDER BY node_id, seq DESC LIMIT $4) c "
+            + "LEFT JOIN LATERAL (SELECT d.content FROM document_versions d WHERE c.payload->>'type' = 'document' "
+            + "AND d.node_id = c.node_id AND d.version <= (c.payload->>'version')::bigint "
+            + "ORDER BY d.version DESC LIMIT 1) v ON true ORDER BY c.node_id")
         .execute(Tuple.of(space, seq, afterId, limit))
         .map(rows -> {
           JsonArray nodes = new JsonArray();
           String last = null;
+          long budget = SNAPSHOT_CONTENT_BUDGET;
           for (Row row : rows) {
-            Object payload = row.getValue("payload");
-            JsonObject node = payload instanceof JsonObject json ? json : new JsonObject(String.valueOf(payload));
-            nodes.add(new JsonObject().put("kind", row.getString("kind")).put("node", node));
+            JsonObject node = json(row.getValue("payload"));
+            JsonObject entry = new JsonObject().put("kind", row.getString("kind")).put("node", node);
+            Object content = row.getValue("content");
+            if (content != null && row.getLong("content_length") <= budget) {
+              budget -= row.getLong("content_length");
+              entry.put("content", json(content));
+            }
+            nodes.add(entry);
             last = row.getString("id");
           }
           return new JsonObject().put("nodes", nodes).put("next", rows.size() < limit ? null : last);
         });
+  }
+
+  private static JsonObject json(Object value) {
+    return value instanceof JsonObject json ? json : new JsonObject(String.valueOf(value));
   }
 
   /** Moves the view past one change; fails when the space now has more folders than allowed. */

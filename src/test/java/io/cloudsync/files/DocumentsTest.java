@@ -330,6 +330,29 @@ class DocumentsTest {
   }
 
   @Test
+  @DisplayName("a snapshot carries each document's content as of its cursor, so a subscriber needs no second request")
+  void snapshotCarriesContent() {
+    String space = newSpace(null);
+    String node = create(space, "notes/todo.json", new JsonObject().put("a", 1)).getString("id");
+    expect(patch(token, space, node, "{\"b\":2}", "\"1\""), 200);
+    expect(files.send(HttpMethod.PATCH, "/api/v1/spaces/" + space + "/nodes/" + node, token,
+        new JsonObject().put("name", "done.json")), 200);
+    try (LiveClient client = LiveClient.connect(files.vertx, files.api.port(), token)) {
+      client.send(new JsonObject().put("type", "subscribe").put("space", space).put("snapshot", true)
+          .put("types", new io.vertx.core.json.JsonArray().add("document")));
+      client.nextOfType("subscribed", 5000);
+      JsonObject page = client.nextOfType("snapshot", 5000);
+      assertThat(page.getJsonArray("nodes")).hasSize(1);
+      JsonObject snapshot = page.getJsonArray("nodes").getJsonObject(0);
+      assertThat(snapshot.getString("name")).isEqualTo("done.json");
+      assertThat(snapshot.getLong("version")).as("renamed after the patch").isEqualTo(3);
+      assertThat(snapshot.getJsonObject("doc")).isEqualTo(new JsonObject()
+          .put("content", new JsonObject().put("a", 1).put("b", 2)));
+      client.nextOfType("snapshot_done", 5000);
+    }
+  }
+
+  @Test
   @DisplayName("a SockJS bridge subscriber receives the same document entries, patch included")
   void bridgeSubscriber() {
     String space = newSpace(null);
