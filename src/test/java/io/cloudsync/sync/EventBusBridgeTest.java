@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.cloudsync.bus.Addresses;
 import io.cloudsync.files.FilesFixture;
 import io.cloudsync.sync.SockJsClient.Transport;
+import io.cloudsync.test.NodeModules;
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -16,9 +17,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -26,7 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -472,21 +470,19 @@ class EventBusBridgeTest {
 
   // --- the stock client ------------------------------------------------------------------------------
 
-  private static final Path JS_SOURCES = Path.of("src/test/js");
-  private static final Path JS_CLIENT = Path.of("target/js-client");
 
   @Test
   @DisplayName("the stock @vertx/eventbus-bridge-client.js on sockjs-client receives changes, over WebSocket and xhr-streaming")
   void stockClient() throws Exception {
-    installStockClient();
+    Path modules = NodeModules.require();
     JsonObject owner = files.user("browser");
     String token = owner.getString("token");
     String space = files.space(token, "Browser", null).getString("id");
     String url = "http://127.0.0.1:" + files.api.port() + "/eventbus";
     for (String transport : List.of("websocket", "xhr-streaming")) {
-      ProcessBuilder command = new ProcessBuilder("node", JS_SOURCES.resolve("bridge-client.js").toString(), url,
+      ProcessBuilder command = new ProcessBuilder("node", NodeModules.SOURCES.resolve("bridge-client.js").toString(), url,
           address(space), token, transport).redirectErrorStream(true);
-      command.environment().put("NODE_PATH", JS_CLIENT.resolve("node_modules").toAbsolutePath().toString());
+      command.environment().put("NODE_PATH", modules.toString());
       Process node = command.start();
       try {
         Inbox printed = printed(node);
@@ -511,44 +507,6 @@ class EventBusBridgeTest {
         node.destroy();
         node.waitFor(5, TimeUnit.SECONDS);
       }
-    }
-  }
-
-  /**
-   * Installs the stock client, pinned by src/test/js/package-lock.json, into target/js-client with npm, or
-   * skips the test when that cannot be done (no node, no registry). A copy of the lock file marks a finished
-   * install, so an interrupted one is redone.
-   */
-  private static void installStockClient() throws Exception {
-    Assumptions.assumeTrue(run(Path.of("."), 10, "node", "--version") == 0, "node is not installed");
-    String lock = Files.readString(JS_SOURCES.resolve("package-lock.json"));
-    Path installed = JS_CLIENT.resolve("installed.lock");
-    if (Files.exists(installed) && Files.readString(installed).equals(lock)) {
-      return;
-    }
-    Files.createDirectories(JS_CLIENT);
-    for (String file : List.of("package.json", "package-lock.json")) {
-      Files.copy(JS_SOURCES.resolve(file), JS_CLIENT.resolve(file), StandardCopyOption.REPLACE_EXISTING);
-    }
-    // Offline, npm's default retries would take minutes to give up; one quick retry is enough.
-    Assumptions.assumeTrue(run(JS_CLIENT, 40, "npm", "ci", "--prefer-offline", "--no-audit", "--no-fund",
-        "--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=3000") == 0,
-        "npm could not install the stock client (offline?)");
-    Files.writeString(installed, lock);
-  }
-
-  /** Runs a command, answering its exit code, or -1 when it cannot start or does not finish in time. */
-  private static int run(Path directory, int seconds, String... command) throws InterruptedException {
-    try {
-      Process process = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        return -1;
-      }
-      return process.exitValue();
-    } catch (IOException e) {
-      return -1;
     }
   }
 
