@@ -174,9 +174,18 @@ public final class ContentHandler {
 
   /** The path after {@code /files/}, percent-decoded; traversal and empty segments are refused. */
   static String filePath(RoutingContext ctx) {
+    return pathAfter(ctx, FILES_PREFIX, "file");
+  }
+
+  /**
+   * The path after {@code prefix} ({@code /files/}, {@code /docs/}), percent-decoded; an encoded
+   * slash or backslash, traversal, empty segments and control characters are refused, so is a path
+   * that does not end in a name of the {@code noun}.
+   */
+  static String pathAfter(RoutingContext ctx, String prefix, String noun) {
     String raw = ctx.request().path();
-    int at = raw.indexOf(FILES_PREFIX);
-    String encoded = at < 0 ? "" : raw.substring(at + FILES_PREFIX.length());
+    int at = raw.indexOf(prefix);
+    String encoded = at < 0 ? "" : raw.substring(at + prefix.length());
     if (encoded.contains("%2f") || encoded.contains("%2F") || encoded.contains("%5c") || encoded.contains("%5C")) {
       throw new ApiException(ErrorCode.INVALID_NAME, "A name may not contain / or \\");
     }
@@ -187,7 +196,7 @@ public final class ContentHandler {
       throw new ApiException(ErrorCode.INVALID_NAME, "The path is not valid percent-encoding");
     }
     if (decoded.isEmpty() || decoded.endsWith("/")) {
-      throw new ApiException(ErrorCode.INVALID_NAME, "The path must end in a file name");
+      throw new ApiException(ErrorCode.INVALID_NAME, "The path must end in a " + noun + " name");
     }
     for (String segment : decoded.split("/", -1)) {
       if (segment.isEmpty() || segment.equals(".") || segment.equals("..") || segment.contains("\\")

@@ -11,8 +11,6 @@ import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
@@ -179,24 +177,9 @@ public final class DocsHandler {
     return object;
   }
 
-  /** The path after {@code /docs/}, percent-decoded; each segment must be a valid name. */
+  /** The path after {@code /docs/}, percent-decoded, refused as file paths are. */
   private static String docPath(RoutingContext ctx) {
-    String raw = ctx.request().path();
-    int at = raw.indexOf(DOCS_PREFIX);
-    String encoded = at < 0 ? "" : raw.substring(at + DOCS_PREFIX.length());
-    if (encoded.contains("%2f") || encoded.contains("%2F") || encoded.contains("%5c") || encoded.contains("%5C")) {
-      throw new ApiException(ErrorCode.INVALID_NAME, "A name may not contain / or \\");
-    }
-    String decoded;
-    try {
-      decoded = URLDecoder.decode(encoded.replace("+", "%2B"), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      throw new ApiException(ErrorCode.INVALID_NAME, "The path is not valid percent-encoding");
-    }
-    if (decoded.isEmpty() || decoded.endsWith("/")) {
-      throw new ApiException(ErrorCode.INVALID_NAME, "The path must end in a document name");
-    }
-    return decoded;
+    return ContentHandler.pathAfter(ctx, DOCS_PREFIX, "document");
   }
 
   private static String emptyToNull(String value) {

@@ -150,7 +150,7 @@ class DocumentsTest {
   }
 
   @Test
-  @DisplayName("refuses oversize documents and patches with 413, malformed patches with 400, and patches of folders with 415")
+  @DisplayName("refuses oversize documents and patches with 413, malformed patches and bad paths with 400, and patches of folders with 415")
   void limits() {
     String space = newSpace(null);
     String big = new JsonObject().put("text", "x".repeat(MAX_SIZE)).encode();
@@ -167,6 +167,11 @@ class DocumentsTest {
     assertThat(code(patch(token, space, node, "\"replace me\"", null))).isEqualTo("invalid_patch");
     assertThat(code(patch(token, space, node, "{\"broken\": ", null))).isEqualTo("invalid_json");
     assertThat(document(space, node).getString("text")).hasSize(MAX_SIZE / 2);
+    for (String path : List.of("notes/%2e%2e/x.json", "a%2Fb.json", "notes//x.json", "notes/")) {
+      HttpResponse<Buffer> refused = put(token, space, path, "{}", null);
+      assertThat(refused.statusCode()).as(path).isEqualTo(400);
+      assertThat(code(refused)).as(path).isEqualTo("invalid_name");
+    }
 
     String folder = files.folder(token, space, null, "folder").getString("id");
     HttpResponse<Buffer> folderPatch = patch(token, space, folder, "{\"a\":1}", null);
