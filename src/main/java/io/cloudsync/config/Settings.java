@@ -115,7 +115,7 @@ public final class Settings {
   public static final Setting FILES_FOLDER_ENTRY_LIMIT = integer("files.folder_entry_limit", 10_000,
       "Most entries (files and folders, trash excluded) one folder may hold.");
   public static final Setting FILES_USER_QUOTA = size("files.user_quota", 0,
-      "Bytes of file content (all versions) each user may own across their spaces; 0 means no quota.");
+      "Bytes of file and document content (all kept versions) each user may own across their spaces; 0 means no quota.");
   public static final Setting FILES_TRASH_RETENTION_DAYS = integer("files.trash_retention_days", 30,
       "Days a deleted node stays in the trash before it is purged for good.");
   public static final Setting DOCS_MAX_SIZE = size("docs.max_size", 1L << 20,

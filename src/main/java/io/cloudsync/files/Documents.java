@@ -294,7 +294,7 @@ public final class Documents {
           String id = node.getString("id");
           return conn.preparedQuery("INSERT INTO documents (node_id, space_id, content) VALUES ($1::uuid, $2::uuid, $3::jsonb)")
               .execute(Tuple.of(id, space, content))
-              .compose(v -> insertVersion(conn, id, 1, size, content, actor))
+              .compose(v -> insertVersion(conn, space, id, 1, size, content, actor))
               .compose(v -> log.append(tx, space, id, "created", 1L, actor,
                   node.copy().put("doc", docChange(0, null, content))))
               .map(v -> new JsonObject().put("node", node).put("content", content).put("created", true));
@@ -358,7 +358,7 @@ public final class Documents {
                 JsonObject updated = Tree.toJson(rows.iterator().next());
                 return conn.preparedQuery("UPDATE documents SET content = $2::jsonb WHERE node_id = $1::uuid")
                     .execute(Tuple.of(id, result))
-                    .compose(v -> insertVersion(conn, id, version, size, result, actor))
+                    .compose(v -> insertVersion(conn, locked.id(), id, version, size, result, actor))
                     .compose(v -> log.append(tx, locked.id(), id, "updated", version, actor,
                         updated.copy().put("doc", docChange(current, MergePatch.diff(now, result), result))))
                     .compose(v -> overwritten.isEmpty() ? Future.succeededFuture()
@@ -405,14 +405,23 @@ public final class Documents {
     return conflict;
   }
 
-  private Future<Void> insertVersion(SqlClient conn, String id, long version, long size, JsonObject content, String actor) {
-    return conn.preparedQuery("INSERT INTO document_versions (node_id, version, size, content, author) "
+  /**
+   * Keeps a document's new content as a version, within the space owner's quota (documents count
+   * toward files.user_quota with every kept version, as files do), and drops versions past
+   * docs.max_versions.
+   */
+  private Future<Void> insertVersion(SqlClient conn, String space, String id, long version, long size,
+                                     JsonObject content, String actor) {
+    Future<Void> room = files.userQuota() <= 0 ? Future.succeededFuture()
+        : conn.preparedQuery("SELECT owner_id::text FROM spaces WHERE id = $1::uuid").execute(Tuple.of(space))
+            .compose(rows -> Tree.checkQuota(conn, rows.iterator().next().getString(0), size, files.userQuota()));
+    return room.compose(ok -> conn.preparedQuery("INSERT INTO document_versions (node_id, version, size, content, author) "
             + "VALUES ($1::uuid, $2, $3, $4::jsonb, $5::uuid)")
         .execute(Tuple.of(id, version, size, content, actor))
         .compose(v -> conn.preparedQuery("DELETE FROM document_versions WHERE node_id = $1::uuid AND version < "
                 + "(SELECT min(version) FROM (SELECT version FROM document_versions WHERE node_id = $1::uuid "
                 + "ORDER BY version DESC LIMIT $2) kept)")
-            .execute(Tuple.of(id, limits.maxVersions())))
+            .execute(Tuple.of(id, limits.maxVersions()))))
         .mapEmpty();
   }
 

@@ -149,8 +149,8 @@ final class Tree {
 
   /**
    * Fails with 507 {@code quota_exceeded} when adding the bytes would take the space owner over
-   * the per-user quota. Usage is every version of every file, trash included, in the live spaces
-   * the owner owns. The advisory lock on the owner keeps two commits into different spaces of one
+   * the per-user quota. Usage is every kept version of every file and document, trash included, in
+   * the live spaces the owner owns. The advisory lock on the owner keeps two commits into different spaces of one
    * owner from both passing the check.
    */
   static Future<Void> checkQuota(SqlClient conn, String ownerId, long addBytes, long quota) {
@@ -158,9 +158,12 @@ final class Tree {
       return Future.succeededFuture();
     }
     return conn.preparedQuery("SELECT pg_advisory_xact_lock(hashtext('cloudsync.quota:' || $1))").execute(Tuple.of(ownerId))
-        .compose(locked -> conn.preparedQuery("SELECT coalesce(sum(fv.size), 0)::bigint FROM file_versions fv "
+        .compose(locked -> conn.preparedQuery("SELECT (SELECT coalesce(sum(fv.size), 0) FROM file_versions fv "
                 + "JOIN nodes n ON n.id = fv.node_id JOIN spaces s ON s.id = n.space_id "
-                + "WHERE s.owner_id = $1::uuid AND s.deleted_at IS NULL")
+                + "WHERE s.owner_id = $1::uuid AND s.deleted_at IS NULL)::bigint "
+                + "+ (SELECT coalesce(sum(dv.size), 0) FROM document_versions dv "
+                + "JOIN nodes n ON n.id = dv.node_id JOIN spaces s ON s.id = n.space_id "
+                + "WHERE s.owner_id = $1::uuid AND s.deleted_at IS NULL)::bigint")
             .execute(Tuple.of(ownerId)))
         .compose(rows -> {
           long used = rows.iterator().next().getLong(0);

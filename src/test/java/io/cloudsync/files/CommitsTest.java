@@ -153,6 +153,16 @@ class CommitsTest {
     assertThat(full.code().httpStatus()).isEqualTo(507);
     expect(files.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes/" + first.getString("id") + "/copy",
         owner.getString("token"), new JsonObject()), 507);
+    // Documents count too, every kept version: the owner has 1,801 of 2,000 bytes in use.
+    String notes = "/api/v1/spaces/" + space + "/docs/notes.json";
+    JsonObject doc = expect(files.api.request(HttpMethod.PUT, notes, owner.getString("token"))
+        .putHeader("Content-Type", "application/json")
+        .sendBuffer(io.vertx.core.buffer.Buffer.buffer(new JsonObject().put("n", "d".repeat(80)).encode())).await(), 201);
+    assertThat(expect(files.api.request(HttpMethod.PATCH, "/api/v1/spaces/" + space + "/nodes/"
+            + doc.getString("id"), editor.getString("token"))
+        .putHeader("Content-Type", "application/merge-patch+json")
+        .sendBuffer(io.vertx.core.buffer.Buffer.buffer(new JsonObject().put("m", "e".repeat(80)).encode())).await(), 507)
+        .getString("code")).as("a second version of the document would pass the quota").isEqualTo("quota_exceeded");
     // The editor's own space is theirs to fill.
     String editorSpace = files.space(editor.getString("token"), "Mine", null).getString("id");
     commit(FilesFixture.commit(editor.getString("id"), editorSpace, chunk).put("name", "two"));
