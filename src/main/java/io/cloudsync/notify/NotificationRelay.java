@@ -1,14 +1,11 @@
 package io.cloudsync.notify;
 
+import io.cloudsync.db.LogWindows;
 import io.vertx.core.Future;
-import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.UUID;
 
 /**
  * One round of turning the change log into e-mail: a {@code shared} change becomes a mail to the
@@ -20,8 +17,6 @@ import java.util.UUID;
  * connection holding the webhook relay's lock, so on one node of a cluster at a time.
  */
 public final class NotificationRelay {
-  static final int SPACES_PER_ROUND = 100;
-  static final int CHANGES_PER_SPACE = 500;
   /** File names listed in one digest; the rest are counted. */
   public static final int NAMES_PER_DIGEST = 20;
 
@@ -52,30 +47,14 @@ public final class NotificationRelay {
     return since(conn).compose(start -> conn.preparedQuery("SELECT s.id::text AS id, coalesce(p.seq, 0) AS done, "
             + "s.next_seq AS head FROM spaces s LEFT JOIN notification_positions p ON p.space_id = s.id "
             + "WHERE s.next_seq > coalesce(p.seq, 0) ORDER BY s.id LIMIT $1")
-        .execute(Tuple.of(SPACES_PER_ROUND))
+        .execute(Tuple.of(LogWindows.SPACES_PER_ROUND))
         .compose(rows -> {
-          List<UUID> spaces = new ArrayList<>();
-          List<Long> done = new ArrayList<>();
-          List<Long> upto = new ArrayList<>();
-          boolean more = rows.size() == SPACES_PER_ROUND;
-          for (Row row : rows) {
-            long from = row.getLong("done");
-            long head = row.getLong("head");
-            long to = Math.min(head, from + CHANGES_PER_SPACE);
-            more |= to < head;
-            spaces.add(UUID.fromString(row.getString("id")));
-            done.add(from);
-            upto.add(to);
-          }
-          if (spaces.isEmpty()) {
+          LogWindows windows = LogWindows.of(rows);
+          if (windows.isEmpty()) {
             return Future.succeededFuture(false);
           }
-          java.util.function.Supplier<Tuple> ranges = () -> Tuple.tuple().addArrayOfUUID(spaces.toArray(UUID[]::new))
-              .addArrayOfLong(done.toArray(Long[]::new)).addArrayOfLong(upto.toArray(Long[]::new));
-          String window = "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(space, done, upto) "
-              + "JOIN changes c ON c.space_id = w.space AND c.seq > w.done AND c.seq <= w.upto AND c.at >= $4 "
+          String window = LogWindows.FROM_CHANGES + "AND c.at >= $4 "
               + "JOIN spaces s ON s.id = c.space_id AND s.deleted_at IS NULL ";
-          boolean moreWork = more;
           return conn.preparedQuery("INSERT INTO mail_outbox (kind, recipient, subject, body) "
                   + "SELECT 'space_shared', u.email, coalesce(a.display_name, 'Someone') || ' shared \"' || s.name || '\" with you', "
                   + "format(E'%s shared the space \"%s\" with you as %s on CloudSync.\\n\\n'"
@@ -84,7 +63,7 @@ public final class NotificationRelay {
                   + "JOIN users u ON u.id = (c.payload ->> 'user_id')::uuid AND u.disabled_at IS NULL "
                   + "LEFT JOIN users a ON a.id = c.actor "
                   + "WHERE c.kind = 'shared' AND c.actor IS DISTINCT FROM u.id")
-              .execute(ranges.get().addOffsetDateTime(start))
+              .execute(windows.tuple().addOffsetDateTime(start))
               .compose(v -> conn.preparedQuery("INSERT INTO notification_digests (user_id, space_id, files, names, due_at) "
                   + "SELECT m.user_id, c.space_id, count(*), (array_agg(c.payload ->> 'name' ORDER BY c.seq))[1:$5], "
                   + "now() + $6 * interval '1 millisecond' " + window
@@ -94,13 +73,10 @@ public final class NotificationRelay {
                   + "WHERE c.kind = 'created' AND c.payload ->> 'type' = 'file' GROUP BY m.user_id, c.space_id "
                   + "ON CONFLICT (user_id, space_id) DO UPDATE SET files = notification_digests.files + excluded.files, "
                   + "names = (notification_digests.names || excluded.names)[1:$5]")
-                  .execute(ranges.get().addOffsetDateTime(start).addInteger(NAMES_PER_DIGEST)
+                  .execute(windows.tuple().addOffsetDateTime(start).addInteger(NAMES_PER_DIGEST)
                       .addLong(batchInterval.toMillis())))
-              .compose(v -> conn.preparedQuery("INSERT INTO notification_positions (space_id, seq) "
-                      + "SELECT w.space, w.upto FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(space, done, upto) "
-                      + "ON CONFLICT (space_id) DO UPDATE SET seq = greatest(notification_positions.seq, excluded.seq)")
-                  .execute(ranges.get()))
-              .map(v -> moreWork);
+              .compose(v -> windows.advance(conn, "notification_positions"))
+              .map(v -> windows.more());
         }));
   }
 }

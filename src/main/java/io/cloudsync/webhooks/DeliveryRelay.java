@@ -1,12 +1,9 @@
 package io.cloudsync.webhooks;
 
+import io.cloudsync.db.LogWindows;
 import io.vertx.core.Future;
-import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.UUID;
 
 /**
  * One round of turning the change log into webhook deliveries: for spaces that have endpoints and
@@ -15,8 +12,6 @@ import java.util.UUID;
  * deliveries exactly once, whatever fails. Runs on the connection holding the relay lock.
  */
 public final class DeliveryRelay {
-  static final int SPACES_PER_ROUND = 100;
-  static final int CHANGES_PER_SPACE = 500;
 
   /** What a round did: {@code created} delivery rows; {@code more} when work may be waiting right away. */
   public record Outcome(int created, boolean more) {
@@ -38,27 +33,12 @@ public final class DeliveryRelay {
             + "s.next_seq AS head FROM (SELECT space_id, min(from_seq) AS from_seq FROM webhook_endpoints GROUP BY space_id) e "
             + "JOIN spaces s ON s.id = e.space_id LEFT JOIN webhook_positions p ON p.space_id = s.id "
             + "WHERE s.next_seq > greatest(coalesce(p.seq, 0), e.from_seq) ORDER BY s.id LIMIT $1")
-        .execute(Tuple.of(SPACES_PER_ROUND))
+        .execute(Tuple.of(LogWindows.SPACES_PER_ROUND))
         .compose(rows -> {
-          List<UUID> spaces = new ArrayList<>();
-          List<Long> done = new ArrayList<>();
-          List<Long> upto = new ArrayList<>();
-          boolean more = rows.size() == SPACES_PER_ROUND;
-          for (Row row : rows) {
-            long from = row.getLong("done");
-            long head = row.getLong("head");
-            long to = Math.min(head, from + CHANGES_PER_SPACE);
-            more |= to < head;
-            spaces.add(UUID.fromString(row.getString("id")));
-            done.add(from);
-            upto.add(to);
-          }
-          if (spaces.isEmpty()) {
+          LogWindows windows = LogWindows.of(rows);
+          if (windows.isEmpty()) {
             return Future.succeededFuture(new Outcome(0, false));
           }
-          Tuple ranges = Tuple.tuple().addArrayOfUUID(spaces.toArray(UUID[]::new))
-              .addArrayOfLong(done.toArray(Long[]::new)).addArrayOfLong(upto.toArray(Long[]::new));
-          boolean moreWork = more;
           // A delivery made while its endpoint's circuit is open is due when the circuit closes, as the
           // ones already waiting are, so the delivery log shows when it will be tried.
           return conn.preparedQuery("INSERT INTO webhook_deliveries (id, endpoint_id, space_id, seq, kind, message_id, "
@@ -66,17 +46,13 @@ public final class DeliveryRelay {
                   + "SELECT x.id, x.endpoint_id, x.space_id, x.seq, x.kind, 'msg_' || replace(x.id::text, '-', ''), "
                   + "greatest(now(), x.circuit_until) FROM ("
                   + "SELECT gen_random_uuid() AS id, e.id AS endpoint_id, c.space_id, c.seq, c.kind, e.circuit_until "
-                  + "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(space, done, upto) "
-                  + "JOIN changes c ON c.space_id = w.space AND c.seq > w.done AND c.seq <= w.upto "
+                  + LogWindows.FROM_CHANGES
                   + "JOIN webhook_endpoints e ON e.space_id = c.space_id AND c.seq > e.from_seq AND e.enabled "
                   + "AND (cardinality(e.events) = 0 OR c.kind = ANY (e.events))) x "
                   + "ON CONFLICT (endpoint_id, seq) DO NOTHING")
-              .execute(ranges)
-              .compose(inserted -> conn.preparedQuery("INSERT INTO webhook_positions (space_id, seq) "
-                      + "SELECT w.space, w.upto FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(space, done, upto) "
-                      + "ON CONFLICT (space_id) DO UPDATE SET seq = greatest(webhook_positions.seq, excluded.seq)")
-                  .execute(ranges)
-                  .map(v -> new Outcome(inserted.rowCount(), moreWork)));
+              .execute(windows.tuple())
+              .compose(inserted -> windows.advance(conn, "webhook_positions")
+                  .map(v -> new Outcome(inserted.rowCount(), windows.more())));
         });
   }
 }
