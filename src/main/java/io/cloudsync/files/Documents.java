@@ -133,18 +133,7 @@ public final class Documents {
             : pool.preparedQuery("SELECT version, size, author::text AS author, created_at FROM document_versions "
                     + "WHERE node_id = $1::uuid ORDER BY version DESC")
                 .execute(Tuple.of(node.getString("id")))
-                .map(rows -> {
-                  JsonArray versions = new JsonArray();
-                  for (Row row : rows) {
-                    versions.add(new JsonObject()
-                        .put("version", row.getLong("version"))
-                        .put("size", row.getLong("size"))
-                        .put("author", row.getString("author"))
-                        .put("created_at", Tree.instant(row.getOffsetDateTime("created_at")))
-                        .put("current", versions.isEmpty()));
-                  }
-                  return new JsonObject().put("versions", versions);
-                }));
+                .map(Tree::versions));
   }
 
   /** Makes an earlier version of a document the newest; other nodes go to {@link Nodes#restoreVersion}. */

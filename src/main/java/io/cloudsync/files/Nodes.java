@@ -152,19 +152,7 @@ public final class Nodes {
         .compose(node -> pool.preparedQuery("SELECT version, size, sha256, author::text AS author, created_at "
                 + "FROM file_versions WHERE node_id = $1::uuid ORDER BY version DESC")
             .execute(Tuple.of(node.getString("id"))))
-        .map(rows -> {
-          JsonArray versions = new JsonArray();
-          for (Row row : rows) {
-            versions.add(new JsonObject()
-                .put("version", row.getLong("version"))
-                .put("size", row.getLong("size"))
-                .put("sha256", row.getString("sha256"))
-                .put("author", row.getString("author"))
-                .put("created_at", Tree.instant(row.getOffsetDateTime("created_at")))
-                .put("current", versions.isEmpty()));
-          }
-          return new JsonObject().put("versions", versions);
-        });
+        .map(Tree::versions);
   }
 
   /**

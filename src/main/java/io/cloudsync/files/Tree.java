@@ -4,9 +4,11 @@ import io.cloudsync.auth.Access;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
@@ -172,6 +174,28 @@ final class Tree {
                   + quota + " bytes would be exceeded (" + used + " bytes in use, " + addBytes + " more needed)"))
               : Future.succeededFuture();
         });
+  }
+
+  /**
+   * {@code {versions:[{version, size, sha256?, author, created_at, current}]}} from rows newest
+   * first; {@code sha256} where the rows have it (files, not documents).
+   */
+  static JsonObject versions(RowSet<Row> rows) {
+    boolean hashed = rows.columnsNames().contains("sha256");
+    JsonArray versions = new JsonArray();
+    for (Row row : rows) {
+      JsonObject version = new JsonObject()
+          .put("version", row.getLong("version"))
+          .put("size", row.getLong("size"));
+      if (hashed) {
+        version.put("sha256", row.getString("sha256"));
+      }
+      versions.add(version
+          .put("author", row.getString("author"))
+          .put("created_at", instant(row.getOffsetDateTime("created_at")))
+          .put("current", versions.isEmpty()));
+    }
+    return new JsonObject().put("versions", versions);
   }
 
   /** Records a file version and the chunks it references. */
