@@ -21,6 +21,7 @@ public final class NotificationRelay {
   public static final int NAMES_PER_DIGEST = 20;
 
   private final Duration batchInterval;
+  private final LogWindows.Lap lap = new LogWindows.Lap();
   private OffsetDateTime since;
 
   public NotificationRelay(Duration batchInterval) {
@@ -29,9 +30,7 @@ public final class NotificationRelay {
 
   /** Answers whether more work may be waiting right away. */
   public Future<Boolean> round(SqlConnection conn) {
-    return conn.begin().compose(tx -> work(conn)
-        .compose(more -> tx.commit().map(more))
-        .recover(e -> tx.rollback().transform(v -> Future.failedFuture(e))));
+    return LogWindows.inTransaction(conn, () -> work(conn));
   }
 
   private Future<OffsetDateTime> since(SqlConnection conn) {
@@ -46,12 +45,12 @@ public final class NotificationRelay {
   private Future<Boolean> work(SqlConnection conn) {
     return since(conn).compose(start -> conn.preparedQuery("SELECT s.id::text AS id, coalesce(p.seq, 0) AS done, "
             + "s.next_seq AS head FROM spaces s LEFT JOIN notification_positions p ON p.space_id = s.id "
-            + "WHERE s.next_seq > coalesce(p.seq, 0) ORDER BY s.id LIMIT $1")
-        .execute(Tuple.of(LogWindows.SPACES_PER_ROUND))
+            + "WHERE s.next_seq > coalesce(p.seq, 0) AND s.id > $2::uuid ORDER BY s.id LIMIT $1")
+        .execute(Tuple.of(LogWindows.SPACES_PER_ROUND, lap.after()))
         .compose(rows -> {
-          LogWindows windows = LogWindows.of(rows);
+          LogWindows windows = LogWindows.of(rows, lap);
           if (windows.isEmpty()) {
-            return Future.succeededFuture(false);
+            return Future.succeededFuture(windows.more());
           }
           String window = LogWindows.FROM_CHANGES + "AND c.at >= $4 "
               + "JOIN spaces s ON s.id = c.space_id AND s.deleted_at IS NULL ";

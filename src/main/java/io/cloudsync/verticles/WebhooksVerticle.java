@@ -55,6 +55,7 @@ public final class WebhooksVerticle extends VerticleBase {
   /** Null while e-mail is off. */
   private Mailer mailer;
   private NotificationRelay notifications;
+  private final DeliveryRelay deliveries = new DeliveryRelay();
   private AdvisoryLock lock;
   private boolean stopped;
   private long relayTimer = -1;
@@ -174,7 +175,7 @@ public final class WebhooksVerticle extends VerticleBase {
     if (conn == null) {
       return Future.succeededFuture(0L);
     }
-    return DeliveryRelay.round(conn)
+    return deliveries.round(conn)
         .compose(outcome -> {
           if (outcome.created() > 0) {
             sender.tick();

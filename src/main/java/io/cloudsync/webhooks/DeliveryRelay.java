@@ -12,32 +12,28 @@ import io.vertx.sqlclient.Tuple;
  * deliveries exactly once, whatever fails. Runs on the connection holding the relay lock.
  */
 public final class DeliveryRelay {
+  private final LogWindows.Lap lap = new LogWindows.Lap();
 
   /** What a round did: {@code created} delivery rows; {@code more} when work may be waiting right away. */
   public record Outcome(int created, boolean more) {
   }
 
-  private DeliveryRelay() {
+  public Future<Outcome> round(SqlConnection conn) {
+    return LogWindows.inTransaction(conn, () -> work(conn));
   }
 
-  public static Future<Outcome> round(SqlConnection conn) {
-    return conn.begin().compose(tx -> work(conn)
-        .compose(outcome -> tx.commit().map(outcome))
-        .recover(e -> tx.rollback().transform(v -> Future.failedFuture(e))));
-  }
-
-  private static Future<Outcome> work(SqlConnection conn) {
+  private Future<Outcome> work(SqlConnection conn) {
     // A space's position starts at its oldest endpoint's registration: nothing before it is wanted.
     // Driven by the endpoints, not the spaces: a space without endpoints costs nothing here.
     return conn.preparedQuery("SELECT s.id::text AS id, greatest(coalesce(p.seq, 0), e.from_seq) AS done, "
             + "s.next_seq AS head FROM (SELECT space_id, min(from_seq) AS from_seq FROM webhook_endpoints GROUP BY space_id) e "
             + "JOIN spaces s ON s.id = e.space_id LEFT JOIN webhook_positions p ON p.space_id = s.id "
-            + "WHERE s.next_seq > greatest(coalesce(p.seq, 0), e.from_seq) ORDER BY s.id LIMIT $1")
-        .execute(Tuple.of(LogWindows.SPACES_PER_ROUND))
+            + "WHERE s.next_seq > greatest(coalesce(p.seq, 0), e.from_seq) AND s.id > $2::uuid ORDER BY s.id LIMIT $1")
+        .execute(Tuple.of(LogWindows.SPACES_PER_ROUND, lap.after()))
         .compose(rows -> {
-          LogWindows windows = LogWindows.of(rows);
+          LogWindows windows = LogWindows.of(rows, lap);
           if (windows.isEmpty()) {
-            return Future.succeededFuture(new Outcome(0, false));
+            return Future.succeededFuture(new Outcome(0, windows.more()));
           }
           // A delivery made while its endpoint's circuit is open is due when the circuit closes, as the
           // ones already waiting are, so the delivery log shows when it will be tried.
