@@ -76,7 +76,7 @@ public final class Documents {
                           return Future.failedFuture(new ApiException(ErrorCode.PRECONDITION_FAILED,
                               "There is no document at this path, so it cannot be at version " + base));
                         }
-                        return create(tx, space, folder, name, content, actor);
+                        return create(tx, locked, folder, name, content, actor);
                       }
                       if (!TYPE.equals(existing.getString("type"))) {
                         return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A "
@@ -168,8 +168,7 @@ public final class Documents {
         .compose(role -> Tree.node(pool, space, request.getString("node")))
         .compose(peek -> !TYPE.equals(peek.getString("type")) ? nodes.copy(request)
             : log.write(tx -> Tree.lockSpace(tx.conn(), space)
-                .compose(locked -> Tree.liveNode(tx.conn(), space, request.getString("node")))
-                .compose(source -> {
+                .compose(locked -> Tree.liveNode(tx.conn(), space, request.getString("node")).compose(source -> {
                   SqlClient conn = tx.conn();
                   String parent = targeted ? targetParent : source.getString("parent_id");
                   return Tree.requireFolder(conn, space, parent)
@@ -179,8 +178,8 @@ public final class Documents {
                               ? Future.succeededFuture(givenName)
                               : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "'" + givenName + "' exists there"))))
                       .compose(name -> contentAt(conn, source.getString("id"), source.getLong("version"))
-                          .compose(content -> create(tx, space, parent, name, content, actor)));
-                })
+                          .compose(content -> create(tx, locked, parent, name, content, actor)));
+                }))
                 .map(answer -> answer.getJsonObject("node"))))
         .recover(Tree::nameTaken);
   }
@@ -270,9 +269,10 @@ public final class Documents {
 
   // --- writing -----------------------------------------------------------------------------------
 
-  private Future<JsonObject> create(ChangeLog.Tx tx, String space, String folder, String name, JsonObject content,
+  private Future<JsonObject> create(ChangeLog.Tx tx, Tree.Space locked, String folder, String name, JsonObject content,
                                     String actor) {
     SqlClient conn = tx.conn();
+    String space = locked.id();
     long size = size(content);
     return Tree.checkRoom(conn, space, folder, files.folderEntryLimit())
         .compose(v -> conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, size, created_by, "
@@ -283,7 +283,7 @@ public final class Documents {
           String id = node.getString("id");
           return conn.preparedQuery("INSERT INTO documents (node_id, space_id, content) VALUES ($1::uuid, $2::uuid, $3::jsonb)")
               .execute(Tuple.of(id, space, content))
-              .compose(v -> insertVersion(conn, space, id, 1, size, content, actor))
+              .compose(v -> insertVersion(conn, locked.ownerId(), id, 1, size, content, actor))
               .compose(v -> log.append(tx, space, id, "created", 1L, actor,
                   node.copy().put("doc", docChange(0, null, content))))
               .map(v -> new JsonObject().put("node", node).put("content", content).put("created", true));
@@ -347,7 +347,7 @@ public final class Documents {
                 JsonObject updated = Tree.toJson(rows.iterator().next());
                 return conn.preparedQuery("UPDATE documents SET content = $2::jsonb WHERE node_id = $1::uuid")
                     .execute(Tuple.of(id, result))
-                    .compose(v -> insertVersion(conn, locked.id(), id, version, size, result, actor))
+                    .compose(v -> insertVersion(conn, locked.ownerId(), id, version, size, result, actor))
                     .compose(v -> log.append(tx, locked.id(), id, "updated", version, actor,
                         updated.copy().put("doc", docChange(current, MergePatch.diff(now, result), result))))
                     .compose(v -> overwritten.isEmpty() ? Future.succeededFuture()
@@ -399,12 +399,9 @@ public final class Documents {
    * toward files.user_quota with every kept version, as files do), and drops versions past
    * docs.max_versions.
    */
-  private Future<Void> insertVersion(SqlClient conn, String space, String id, long version, long size,
+  private Future<Void> insertVersion(SqlClient conn, String ownerId, String id, long version, long size,
                                      JsonObject content, String actor) {
-    Future<Void> room = files.userQuota() <= 0 ? Future.succeededFuture()
-        : conn.preparedQuery("SELECT owner_id::text FROM spaces WHERE id = $1::uuid").execute(Tuple.of(space))
-            .compose(rows -> Tree.checkQuota(conn, rows.iterator().next().getString(0), size, files.userQuota()));
-    return room.compose(ok -> conn.preparedQuery("INSERT INTO document_versions (node_id, version, size, content, author) "
+    return Tree.checkQuota(conn, ownerId, size, files.userQuota()).compose(ok -> conn.preparedQuery("INSERT INTO document_versions (node_id, version, size, content, author) "
             + "VALUES ($1::uuid, $2, $3, $4::jsonb, $5::uuid)")
         .execute(Tuple.of(id, version, size, content, actor))
         .compose(v -> conn.preparedQuery("DELETE FROM document_versions WHERE node_id = $1::uuid AND version < "
