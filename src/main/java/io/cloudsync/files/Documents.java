@@ -285,7 +285,7 @@ public final class Documents {
               .execute(Tuple.of(id, space, content))
               .compose(v -> insertVersion(conn, locked.ownerId(), id, 1, size, content, actor))
               .compose(v -> log.append(tx, space, id, "created", 1L, actor,
-                  node.copy().put("doc", docChange(0, null, content))))
+                  node.copy().put("doc", docChange(0, null, content, size))))
               .map(v -> new JsonObject().put("node", node).put("content", content).put("created", true));
         });
   }
@@ -307,20 +307,12 @@ public final class Documents {
     boolean stale = base != null && base < current;
     return contentAt(conn, id, current).compose(now -> (stale ? contentAt(conn, id, base) : Future.<JsonObject>succeededFuture(now))
         .compose(then -> {
-          JsonObject applied;
-          List<String> touched;
-          if (patch != null) {
-            applied = patch;
-            touched = MergePatch.touched(then == null ? now : then, patch);
-          } else if (stale && then != null) {
-            applied = MergePatch.diff(then, replacement);
-            touched = applied == null ? List.of("") : MergePatch.touched(then, applied);
-          } else {
-            applied = null;
-            touched = List.of("");
-          }
+          // A replacement from an older version counts as the patch from there to what it sends.
+          JsonObject applied = patch != null ? patch : stale && then != null ? MergePatch.diff(then, replacement) : null;
           List<String> conflicting = List.of();
           if (stale) {
+            List<String> touched = patch != null ? MergePatch.touched(then == null ? now : then, patch)
+                : applied == null ? List.of("") : MergePatch.touched(then, applied);
             List<String> changed = then == null ? List.of("") : MergePatch.changed(then, now);
             conflicting = MergePatch.overlapping(touched, changed);
           }
@@ -332,13 +324,12 @@ public final class Documents {
                     .put("conflicting_fields", new JsonArray(conflicting))));
           }
           JsonObject result = applied == null ? replacement : (JsonObject) MergePatch.apply(now, applied);
-          checkSize(result);
+          long size = checkSize(result);
           if (result.equals(now)) {
             return Future.succeededFuture(new JsonObject().put("node", Tree.toJson(node)).put("content", now)
                 .put("created", false));
           }
           long version = current + 1;
-          long size = size(result);
           List<String> overwritten = conflicting;
           return conn.preparedQuery("UPDATE nodes AS n SET version = $2, size = $3, modified_at = now(), "
                   + "modified_by = $4::uuid WHERE id = $1::uuid RETURNING " + Tree.COLUMNS)
@@ -349,7 +340,7 @@ public final class Documents {
                     .execute(Tuple.of(id, result))
                     .compose(v -> insertVersion(conn, locked.ownerId(), id, version, size, result, actor))
                     .compose(v -> log.append(tx, locked.id(), id, "updated", version, actor,
-                        updated.copy().put("doc", docChange(current, MergePatch.diff(now, result), result))))
+                        updated.copy().put("doc", docChange(current, MergePatch.diff(now, result), result, size))))
                     .compose(v -> overwritten.isEmpty() ? Future.succeededFuture()
                         : log.append(tx, locked.id(), id, "conflict", version, actor,
                             updated.copy().put("conflict", conflict(base, current, overwritten, now))))
@@ -366,9 +357,8 @@ public final class Documents {
    * document. A create has no patch; a replacement that no merge patch can express (a member set
    * to null) neither.
    */
-  JsonObject docChange(long baseVersion, JsonObject patch, JsonObject content) {
+  JsonObject docChange(long baseVersion, JsonObject patch, JsonObject content, long contentSize) {
     JsonObject doc = new JsonObject().put("base_version", baseVersion);
-    long contentSize = size(content);
     long patchSize = patch == null ? Long.MAX_VALUE : size(patch);
     if (patchSize <= contentSize && patchSize <= limits.changeInlineMax()) {
       return doc.put("patch", patch);
@@ -454,12 +444,14 @@ public final class Documents {
 
   // --- values ------------------------------------------------------------------------------------
 
-  private void checkSize(JsonObject content) {
+  /** The document's size; 413 {@code document_too_large} past {@code docs.max_size}. */
+  private long checkSize(JsonObject content) {
     long size = size(content);
     if (size > limits.maxSize()) {
       throw new ApiException(ErrorCode.DOCUMENT_TOO_LARGE, "A document can be at most " + limits.maxSize()
           + " bytes as compact JSON; this one would be " + size);
     }
+    return size;
   }
 
   /** The size of a document as stored and counted: compact JSON in UTF-8. */
