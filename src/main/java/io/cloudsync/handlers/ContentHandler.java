@@ -159,7 +159,8 @@ public final class ContentHandler {
     return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
   }
 
-  private static boolean matches(String ifNoneMatch, String etag) {
+  /** Whether {@code If-None-Match} names the tag (weakly or strongly) or is {@code *}: then 304. */
+  static boolean matches(String ifNoneMatch, String etag) {
     if (ifNoneMatch == null) {
       return false;
     }

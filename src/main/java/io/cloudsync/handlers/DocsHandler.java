@@ -74,7 +74,7 @@ public final class DocsHandler {
               .putHeader("Cache-Control", "private, no-cache");
           if (current) {
             String tag = etag(ctx, node);
-            if (matches(ctx.request().getHeader("If-None-Match"), tag)) {
+            if (ContentHandler.matches(ctx.request().getHeader("If-None-Match"), tag)) {
               ctx.response().setStatusCode(304).end();
               return;
             }
@@ -143,21 +143,6 @@ public final class DocsHandler {
     return tag;
   }
 
-  private static boolean matches(String ifNoneMatch, String tag) {
-    if (ifNoneMatch == null) {
-      return false;
-    }
-    for (String each : ifNoneMatch.split(",")) {
-      String candidate = each.strip();
-      if (candidate.startsWith("W/")) {
-        candidate = candidate.substring(2);
-      }
-      if (candidate.equals("*") || candidate.equals(tag)) {
-        return true;
-      }
-    }
-    return false;
-  }
 
   /** The body as a JSON object: 400 invalid_json when it is not JSON, the given code when it is JSON but no object. */
   private static JsonObject body(RoutingContext ctx, ErrorCode notObject, String message) {
