@@ -187,7 +187,7 @@ async function showAuth() {
     const providers = await cs.providers();
     const labels = { google: 'Google', github: 'GitHub', oidc: 'single sign-on' };
     box.replaceChildren(...providers.map(p => el('a', { class: 'button', href: p.url,
-      text: 'Sign in with ' + (labels[p.name] || p.name) })));
+      text: 'Sign in with ' + (labels[p.name] || p.name), on: { click: () => cs.expectOAuth() } })));
   } catch (error) {
     box.replaceChildren();
   }

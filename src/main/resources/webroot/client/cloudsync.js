@@ -18,6 +18,10 @@ const VENDOR = {
   tus: '/vendor/tus-js-client/4.3.1/dist/tus.min.js',
 };
 const REFRESH_KEY = 'cloudsync.refresh_token';
+/** Set as the browser leaves for an OAuth provider; the page it comes back to takes the tokens only then, once. */
+const OAUTH_KEY = 'cloudsync.oauth_started';
+/** How long an OAuth sign-in may take to come back (the server's OAuthLogins.STATE_TTL_SECONDS). */
+const OAUTH_MAX_MS = 600_000;
 const SPACE_ADDRESS = 'cloudsync.sync.space.';
 /** Refresh the access token this long before it expires (a quarter of its life when that is shorter). */
 const REFRESH_AHEAD_MS = 60_000;
@@ -144,12 +148,29 @@ export class CloudSync {
   }
 
   /**
+   * Call as the browser leaves for a provider's sign-in (a click on one of the providers' links): the page the
+   * sign-in comes back to takes its tokens (adoptFragment) only after this. The mark waits in sessionStorage (it
+   * is no token), for one landing within 10 minutes.
+   */
+  expectOAuth() {
+    this.oauthStorage().setItem(OAUTH_KEY, String(Date.now()));
+  }
+
+  /**
    * Takes the tokens an OAuth sign-in put into the URL fragment (#access_token=…&refresh_token=…), and removes
-   * them from the address bar. Answers whether there were any.
+   * them from the address bar. Answers whether it took any. Tokens in a fragment this tab did not ask for (no
+   * expectOAuth() before) are removed and not taken: a link carrying someone else's tokens must not sign this
+   * browser in to their account.
    */
   adoptFragment(location = window.location) {
     const params = new URLSearchParams(location.hash.replace(/^#/, ''));
     if (!params.get('access_token') || !params.get('refresh_token')) {
+      return false;
+    }
+    const started = Number(this.oauthStorage().getItem(OAUTH_KEY));
+    this.oauthStorage().removeItem(OAUTH_KEY);
+    window.history.replaceState(null, '', location.pathname + location.search);
+    if (!started || Date.now() - started > OAUTH_MAX_MS) {
       return false;
     }
     this.adopt({
@@ -157,8 +178,11 @@ export class CloudSync {
       refresh_token: params.get('refresh_token'),
       expires_in: Number(params.get('expires_in') || 60),
     });
-    window.history.replaceState(null, '', location.pathname + location.search);
     return true;
+  }
+
+  oauthStorage() {
+    return this.storage || window.sessionStorage;
   }
 
   async signOut() {
