@@ -637,6 +637,8 @@ class Live {
   constructor(client) {
     this.client = client;
     this.spaces = new Map();
+    /** Spaces whose subscribe is reading the head; unsubscribe takes them out. */
+    this.pending = new Map();
     this.bus = null;
     this.open = false;
     this.stopped = true;
@@ -652,15 +654,21 @@ class Live {
   async subscribe(space, cursor) {
     let state = this.spaces.get(space);
     if (!state) {
-      state = { space, cursor: 0, reading: null, again: false };
-      this.spaces.set(space, state);
-      if (cursor === undefined || cursor === null) {
-        state.cursor = await this.head(space);
-      } else {
-        state.cursor = cursor;
+      // The cursor first, the subscription after: a state with a made-up cursor would let a connection opening
+      // meanwhile (or a second subscribe) read the log from 0, and would stay at 0 if the head could not be read.
+      const pending = this.pending.get(space) || {};
+      this.pending.set(space, pending);
+      const start = cursor === undefined || cursor === null ? await this.head(space) : cursor;
+      state = this.spaces.get(space);
+      if (!state) {
+        if (this.pending.get(space) !== pending) {
+          return start;   // unsubscribed while the head was read
+        }
+        state = { space, cursor: start, reading: null, again: false };
+        this.spaces.set(space, state);
       }
-      if (!this.spaces.has(space)) {
-        return state.cursor;
+      if (this.pending.get(space) === pending) {
+        this.pending.delete(space);
       }
     }
     this.stopped = false;
@@ -674,6 +682,7 @@ class Live {
   }
 
   unsubscribe(space) {
+    this.pending.delete(space);
     const state = this.spaces.get(space);
     if (!state) {
       return;
