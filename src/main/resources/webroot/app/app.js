@@ -278,8 +278,8 @@ async function openSpace(spaceId, folder) {
   if (!view.space || view.space.id !== spaceId) {
     leaveSpace();
     view.space = await cs.space(spaceId);
-    // Subscribe first: whatever changes after the head read below reaches the listing through onChange.
-    await cs.subscribe(spaceId);
+    // Subscribe first, from the head just read: whatever changes after it reaches the listing through onChange.
+    await cs.subscribe(spaceId, view.space.head);
   }
   view.folder = folder;
   view.trail = folder ? (await cs.ancestry(spaceId, folder)) : [];
