@@ -404,7 +404,13 @@ async function download(node, version) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** Runs a write that carries the version the user saw; on a conflict under the manual policy, asks what to do. */
+/** What withConflictPrompt answers when the user kept the other change ("Keep theirs", or closed the dialog). */
+const KEPT_THEIRS = Symbol('kept theirs');
+
+/**
+ * Runs a write that carries the version the user saw; on a conflict under the manual policy, asks what to do.
+ * Answers the write's result, or KEPT_THEIRS when nothing was written (a write may itself answer null: a 204).
+ */
 async function withConflictPrompt(node, write, keepBoth) {
   try {
     return await write(node.version);
@@ -423,7 +429,7 @@ async function withConflictPrompt(node, write, keepBoth) {
     if (choice === 'copy' && keepBoth) {
       return keepBoth();
     }
-    return null;
+    return KEPT_THEIRS;
   }
 }
 
@@ -469,8 +475,9 @@ async function move(node) {
 }
 
 async function remove(node) {
-  await withConflictPrompt(node, version => cs.remove(view.space.id, node.id, version));
-  notice('“' + node.name + '” moved to the trash.', 'info');
+  if (await withConflictPrompt(node, version => cs.remove(view.space.id, node.id, version)) !== KEPT_THEIRS) {
+    notice('“' + node.name + '” moved to the trash.', 'info');
+  }
 }
 
 // ---- trash and versions -----------------------------------------------------------------------------------
@@ -638,8 +645,8 @@ async function uploadFile(file, asName) {
     throw error;
   }
   entry.bar.value = entry.bar.max;
-  entry.status.textContent = node === null ? 'Not uploaded' : 'Uploaded in ' + ((Date.now() - started) / 1000).toFixed(1) + ' s';
-  entry.row.dataset.state = node === null ? 'cancelled' : 'done';
+  entry.status.textContent = node === KEPT_THEIRS ? 'Not uploaded' : 'Uploaded in ' + ((Date.now() - started) / 1000).toFixed(1) + ' s';
+  entry.row.dataset.state = node === KEPT_THEIRS ? 'cancelled' : 'done';
   entry.row.dataset.doneAt = String(Date.now());
   addDismiss(entry, target.name);
   return node;
