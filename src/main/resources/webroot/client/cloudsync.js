@@ -260,8 +260,10 @@ export class CloudSync {
   async call(method, path, json, options = {}) {
     for (let attempt = 0; ; attempt++) {
       const headers = Object.assign({}, options.headers);
+      let token = null;
       if (!options.anonymous) {
-        headers.Authorization = 'Bearer ' + await this.accessToken();
+        token = await this.accessToken();
+        headers.Authorization = 'Bearer ' + token;
       }
       let body = options.body;
       if (json !== null && json !== undefined) {
@@ -270,7 +272,10 @@ export class CloudSync {
       }
       const response = await fetch(this.baseUrl + path, { method, headers, body, credentials: 'same-origin' });
       if (response.status === 401 && !options.anonymous && attempt === 0 && this.refreshToken) {
-        this.access = null;
+        // Forget the token this request sent, unless another request's refresh has replaced it meanwhile.
+        if (this.access === token) {
+          this.access = null;
+        }
         continue;
       }
       if (!response.ok) {
