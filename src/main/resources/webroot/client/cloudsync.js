@@ -827,9 +827,11 @@ class Live {
       // A register was refused: a stale token, or a space the caller lost. The log tells which (404 revokes
       // the space); the others register again on a new connection with a fresh token.
       this.client.access = null;
+      // The connection that refused; by the time the catch-ups end a newer one may be up, and it stays.
+      const bus = this.bus;
       Promise.all([...this.spaces.values()].map(s => this.catchUp(s))).then(() => {
-        if (this.bus) {
-          this.bus.close();
+        if (bus && bus === this.bus) {
+          bus.close();
         }
       });
     } else if (type === 'token_revoked' || type === 'account_disabled') {
