@@ -23,6 +23,7 @@ const view = {
   trail: [],          // folders from the top level to the open one
   nodes: new Map(),   // the open folder's entries by id
   spacesTimer: null,
+  spacesDrawn: null,  // what the spaces list shows, to skip redrawing it unchanged
 };
 
 // ---- small DOM helpers ------------------------------------------------------------------------------------
@@ -239,16 +240,22 @@ async function showSpaces() {
   show('spaces');
   await renderSpaces();
   clearInterval(view.spacesTimer);
-  // Spaces shared with me appear without a reload.
-  view.spacesTimer = setInterval(() => renderSpaces().catch(() => {}), SPACES_POLL_MS);
+  // Spaces shared with me appear without a reload; a tab nobody looks at does not ask.
+  view.spacesTimer = setInterval(() => document.hidden || renderSpaces().catch(() => {}), SPACES_POLL_MS);
 }
 
+/** Draws the spaces list; an unchanged list is left alone, so the poll does not take keyboard focus away. */
 async function renderSpaces() {
   const spaces = await cs.spaces();
   if (document.body.dataset.screen !== 'spaces') {
     return;
   }
   spaces.sort((a, b) => a.name.localeCompare(b.name));
+  const drawn = JSON.stringify(spaces.map(s => [s.id, s.name, s.role, s.conflict_policy]));
+  if (drawn === view.spacesDrawn) {
+    return;
+  }
+  view.spacesDrawn = drawn;
   $('spaces-list').replaceChildren(...spaces.map(space => el('li', { data: { space: space.id } },
       el('a', { class: 'grow', href: '#/space/' + encodeURIComponent(space.id), text: space.name }),
       el('span', { class: 'role', text: space.role + (space.conflict_policy === 'manual' ? ' · asks on conflicts' : '') }))));
