@@ -29,6 +29,12 @@ const REFRESH_AHEAD_MS = 60_000;
 const LOG_PAGE = 1000;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 10_000;
+/**
+ * How long the server keeps an unfinished upload after its last byte: uploads.expire_hours at its default of 24
+ * (clients are not told the configured value). A stored upload knows only when it started, so pendingUploads
+ * leaves out those started longer ago than this.
+ */
+const UPLOAD_EXPIRY_MS = 24 * 3600_000;
 /** How long after registering a space its log is read once more (see Live.register). */
 const REGISTER_SETTLE_MS = 1000;
 
@@ -543,7 +549,9 @@ export class CloudSync {
 
   /**
    * Uploads that stopped before their end (a reload, a closed tab, a lost connection) and can resume: upload
-   * the same file into the same folder again. Answers [{space, parentId, name, size, startedAt}].
+   * the same file into the same folder again. Answers [{space, parentId, name, size, startedAt}], leaving out
+   * those started more than 24 hours ago (UPLOAD_EXPIRY_MS); picking such a file again still resumes it if the
+   * server kept it, and starts afresh if not.
    */
   async pendingUploads(space) {
     const tus = await vendor('tus', this.baseUrl);
@@ -551,7 +559,8 @@ export class CloudSync {
     const pending = [];
     for (const entry of stored) {
       const fields = String(entry.urlStorageKey || '').replace(/^tus::/, '').split('::')[0].split('|');
-      if (fields[0] === 'cloudsync' && (!space || fields[1] === space)) {
+      const expired = Date.now() - Date.parse(entry.creationTime) > UPLOAD_EXPIRY_MS;
+      if (fields[0] === 'cloudsync' && (!space || fields[1] === space) && !expired) {
         pending.push({ space: fields[1], parentId: fields[2] || null, name: fields[3], size: Number(fields[5]),
           startedAt: entry.creationTime });
       }
