@@ -75,9 +75,6 @@ function notice(message, kind = 'error') {
 }
 
 function explain(error) {
-  if (error instanceof CloudSyncError) {
-    return error.message;
-  }
   return String(error && error.message || error);
 }
 
@@ -384,7 +381,6 @@ function applyChange(change) {
     return;
   }
   renderFiles(here ? new Set([node.id]) : null);
-  document.body.dataset.lastChange = String(change.seq);
 }
 
 function revoked(event) {
@@ -625,7 +621,7 @@ async function uploadFile(file, asName) {
   const started = Date.now();
   entry.row.dataset.state = 'uploading';
   delete entry.row.dataset.firstProgress;
-  const start = ifMatch => cs.upload(space, target, {
+  const write = ifMatch => cs.upload(space, target, {
     parentId: folder,
     ifMatch,
     onProgress: (sent, total) => {
@@ -639,7 +635,6 @@ async function uploadFile(file, asName) {
       entry.row.dataset.updates = String(Number(entry.row.dataset.updates || 0) + 1);
     },
   }).then(upload => upload.promise);
-  const write = version => start(version);
   let node;
   try {
     node = existing
