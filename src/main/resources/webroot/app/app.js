@@ -23,6 +23,7 @@ const view = {
   trail: [],          // folders from the top level to the open one
   nodes: new Map(),   // the open folder's entries by id
   spacesTimer: null,
+  spacesDrawn: null,  // what the spaces list shows, to skip redrawing it unchanged
 };
 
 // ---- small DOM helpers ------------------------------------------------------------------------------------
@@ -74,9 +75,6 @@ function notice(message, kind = 'error') {
 }
 
 function explain(error) {
-  if (error instanceof CloudSyncError) {
-    return error.message;
-  }
   return String(error && error.message || error);
 }
 
@@ -187,7 +185,7 @@ async function showAuth() {
     const providers = await cs.providers();
     const labels = { google: 'Google', github: 'GitHub', oidc: 'single sign-on' };
     box.replaceChildren(...providers.map(p => el('a', { class: 'button', href: p.url,
-      text: 'Sign in with ' + (labels[p.name] || p.name) })));
+      text: 'Sign in with ' + (labels[p.name] || p.name), on: { click: () => cs.expectOAuth() } })));
   } catch (error) {
     box.replaceChildren();
   }
@@ -239,16 +237,22 @@ async function showSpaces() {
   show('spaces');
   await renderSpaces();
   clearInterval(view.spacesTimer);
-  // Spaces shared with me appear without a reload.
-  view.spacesTimer = setInterval(() => renderSpaces().catch(() => {}), SPACES_POLL_MS);
+  // Spaces shared with me appear without a reload; a tab nobody looks at does not ask.
+  view.spacesTimer = setInterval(() => document.hidden || renderSpaces().catch(() => {}), SPACES_POLL_MS);
 }
 
+/** Draws the spaces list; an unchanged list is left alone, so the poll does not take keyboard focus away. */
 async function renderSpaces() {
   const spaces = await cs.spaces();
   if (document.body.dataset.screen !== 'spaces') {
     return;
   }
   spaces.sort((a, b) => a.name.localeCompare(b.name));
+  const drawn = JSON.stringify(spaces.map(s => [s.id, s.name, s.role, s.conflict_policy]));
+  if (drawn === view.spacesDrawn) {
+    return;
+  }
+  view.spacesDrawn = drawn;
   $('spaces-list').replaceChildren(...spaces.map(space => el('li', { data: { space: space.id } },
       el('a', { class: 'grow', href: '#/space/' + encodeURIComponent(space.id), text: space.name }),
       el('span', { class: 'role', text: space.role + (space.conflict_policy === 'manual' ? ' · asks on conflicts' : '') }))));
@@ -278,8 +282,8 @@ async function openSpace(spaceId, folder) {
   if (!view.space || view.space.id !== spaceId) {
     leaveSpace();
     view.space = await cs.space(spaceId);
-    // Subscribe first: whatever changes after the head read below reaches the listing through onChange.
-    await cs.subscribe(spaceId);
+    // Subscribe first, from the head just read: whatever changes after it reaches the listing through onChange.
+    await cs.subscribe(spaceId, view.space.head);
   }
   view.folder = folder;
   view.trail = folder ? (await cs.ancestry(spaceId, folder)) : [];
@@ -377,7 +381,6 @@ function applyChange(change) {
     return;
   }
   renderFiles(here ? new Set([node.id]) : null);
-  document.body.dataset.lastChange = String(change.seq);
 }
 
 function revoked(event) {
@@ -404,7 +407,13 @@ async function download(node, version) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** Runs a write that carries the version the user saw; on a conflict under the manual policy, asks what to do. */
+/** What withConflictPrompt answers when the user kept the other change ("Keep theirs", or closed the dialog). */
+const KEPT_THEIRS = Symbol('kept theirs');
+
+/**
+ * Runs a write that carries the version the user saw; on a conflict under the manual policy, asks what to do.
+ * Answers the write's result, or KEPT_THEIRS when nothing was written (a write may itself answer null: a 204).
+ */
 async function withConflictPrompt(node, write, keepBoth) {
   try {
     return await write(node.version);
@@ -423,7 +432,7 @@ async function withConflictPrompt(node, write, keepBoth) {
     if (choice === 'copy' && keepBoth) {
       return keepBoth();
     }
-    return null;
+    return KEPT_THEIRS;
   }
 }
 
@@ -469,8 +478,9 @@ async function move(node) {
 }
 
 async function remove(node) {
-  await withConflictPrompt(node, version => cs.remove(view.space.id, node.id, version));
-  notice('“' + node.name + '” moved to the trash.', 'info');
+  if (await withConflictPrompt(node, version => cs.remove(view.space.id, node.id, version)) !== KEPT_THEIRS) {
+    notice('“' + node.name + '” moved to the trash.', 'info');
+  }
 }
 
 // ---- trash and versions -----------------------------------------------------------------------------------
@@ -611,7 +621,7 @@ async function uploadFile(file, asName) {
   const started = Date.now();
   entry.row.dataset.state = 'uploading';
   delete entry.row.dataset.firstProgress;
-  const start = ifMatch => cs.upload(space, target, {
+  const write = ifMatch => cs.upload(space, target, {
     parentId: folder,
     ifMatch,
     onProgress: (sent, total) => {
@@ -625,7 +635,6 @@ async function uploadFile(file, asName) {
       entry.row.dataset.updates = String(Number(entry.row.dataset.updates || 0) + 1);
     },
   }).then(upload => upload.promise);
-  const write = version => start(version);
   let node;
   try {
     node = existing
@@ -638,8 +647,8 @@ async function uploadFile(file, asName) {
     throw error;
   }
   entry.bar.value = entry.bar.max;
-  entry.status.textContent = node === null ? 'Not uploaded' : 'Uploaded in ' + ((Date.now() - started) / 1000).toFixed(1) + ' s';
-  entry.row.dataset.state = node === null ? 'cancelled' : 'done';
+  entry.status.textContent = node === KEPT_THEIRS ? 'Not uploaded' : 'Uploaded in ' + ((Date.now() - started) / 1000).toFixed(1) + ' s';
+  entry.row.dataset.state = node === KEPT_THEIRS ? 'cancelled' : 'done';
   entry.row.dataset.doneAt = String(Date.now());
   addDismiss(entry, target.name);
   return node;

@@ -18,6 +18,10 @@ const VENDOR = {
   tus: '/vendor/tus-js-client/4.3.1/dist/tus.min.js',
 };
 const REFRESH_KEY = 'cloudsync.refresh_token';
+/** Set as the browser leaves for an OAuth provider; the page it comes back to takes the tokens only then, once. */
+const OAUTH_KEY = 'cloudsync.oauth_started';
+/** How long an OAuth sign-in may take to come back (the server's OAuthLogins.STATE_TTL_SECONDS). */
+const OAUTH_MAX_MS = 600_000;
 const SPACE_ADDRESS = 'cloudsync.sync.space.';
 /** Refresh the access token this long before it expires (a quarter of its life when that is shorter). */
 const REFRESH_AHEAD_MS = 60_000;
@@ -25,6 +29,12 @@ const REFRESH_AHEAD_MS = 60_000;
 const LOG_PAGE = 1000;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 10_000;
+/**
+ * How long the server keeps an unfinished upload after its last byte: uploads.expire_hours at its default of 24
+ * (clients are not told the configured value). A stored upload knows only when it started, so pendingUploads
+ * leaves out those started longer ago than this.
+ */
+const UPLOAD_EXPIRY_MS = 24 * 3600_000;
 /** How long after registering a space its log is read once more (see Live.register). */
 const REGISTER_SETTLE_MS = 1000;
 
@@ -144,12 +154,29 @@ export class CloudSync {
   }
 
   /**
+   * Call as the browser leaves for a provider's sign-in (a click on one of the providers' links): the page the
+   * sign-in comes back to takes its tokens (adoptFragment) only after this. The mark waits in sessionStorage (it
+   * is no token), for one landing within 10 minutes.
+   */
+  expectOAuth() {
+    this.oauthStorage().setItem(OAUTH_KEY, String(Date.now()));
+  }
+
+  /**
    * Takes the tokens an OAuth sign-in put into the URL fragment (#access_token=…&refresh_token=…), and removes
-   * them from the address bar. Answers whether there were any.
+   * them from the address bar. Answers whether it took any. Tokens in a fragment this tab did not ask for (no
+   * expectOAuth() before) are removed and not taken: a link carrying someone else's tokens must not sign this
+   * browser in to their account.
    */
   adoptFragment(location = window.location) {
     const params = new URLSearchParams(location.hash.replace(/^#/, ''));
     if (!params.get('access_token') || !params.get('refresh_token')) {
+      return false;
+    }
+    const started = Number(this.oauthStorage().getItem(OAUTH_KEY));
+    this.oauthStorage().removeItem(OAUTH_KEY);
+    window.history.replaceState(null, '', location.pathname + location.search);
+    if (!started || Date.now() - started > OAUTH_MAX_MS) {
       return false;
     }
     this.adopt({
@@ -157,8 +184,11 @@ export class CloudSync {
       refresh_token: params.get('refresh_token'),
       expires_in: Number(params.get('expires_in') || 60),
     });
-    window.history.replaceState(null, '', location.pathname + location.search);
     return true;
+  }
+
+  oauthStorage() {
+    return this.storage || window.sessionStorage;
   }
 
   async signOut() {
@@ -236,8 +266,10 @@ export class CloudSync {
   async call(method, path, json, options = {}) {
     for (let attempt = 0; ; attempt++) {
       const headers = Object.assign({}, options.headers);
+      let token = null;
       if (!options.anonymous) {
-        headers.Authorization = 'Bearer ' + await this.accessToken();
+        token = await this.accessToken();
+        headers.Authorization = 'Bearer ' + token;
       }
       let body = options.body;
       if (json !== null && json !== undefined) {
@@ -246,7 +278,10 @@ export class CloudSync {
       }
       const response = await fetch(this.baseUrl + path, { method, headers, body, credentials: 'same-origin' });
       if (response.status === 401 && !options.anonymous && attempt === 0 && this.refreshToken) {
-        this.access = null;
+        // Forget the token this request sent, unless another request's refresh has replaced it meanwhile.
+        if (this.access === token) {
+          this.access = null;
+        }
         continue;
       }
       if (!response.ok) {
@@ -514,7 +549,9 @@ export class CloudSync {
 
   /**
    * Uploads that stopped before their end (a reload, a closed tab, a lost connection) and can resume: upload
-   * the same file into the same folder again. Answers [{space, parentId, name, size, startedAt}].
+   * the same file into the same folder again. Answers [{space, parentId, name, size, startedAt}], leaving out
+   * those started more than 24 hours ago (UPLOAD_EXPIRY_MS); picking such a file again still resumes it if the
+   * server kept it, and starts afresh if not.
    */
   async pendingUploads(space) {
     const tus = await vendor('tus', this.baseUrl);
@@ -522,7 +559,8 @@ export class CloudSync {
     const pending = [];
     for (const entry of stored) {
       const fields = String(entry.urlStorageKey || '').replace(/^tus::/, '').split('::')[0].split('|');
-      if (fields[0] === 'cloudsync' && (!space || fields[1] === space)) {
+      const expired = Date.now() - Date.parse(entry.creationTime) > UPLOAD_EXPIRY_MS;
+      if (fields[0] === 'cloudsync' && (!space || fields[1] === space) && !expired) {
         pending.push({ space: fields[1], parentId: fields[2] || null, name: fields[3], size: Number(fields[5]),
           startedAt: entry.creationTime });
       }
@@ -613,6 +651,8 @@ class Live {
   constructor(client) {
     this.client = client;
     this.spaces = new Map();
+    /** Spaces whose subscribe is reading the head; unsubscribe takes them out. */
+    this.pending = new Map();
     this.bus = null;
     this.open = false;
     this.stopped = true;
@@ -628,15 +668,21 @@ class Live {
   async subscribe(space, cursor) {
     let state = this.spaces.get(space);
     if (!state) {
-      state = { space, cursor: 0, reading: null, again: false };
-      this.spaces.set(space, state);
-      if (cursor === undefined || cursor === null) {
-        state.cursor = await this.head(space);
-      } else {
-        state.cursor = cursor;
+      // The cursor first, the subscription after: a state with a made-up cursor would let a connection opening
+      // meanwhile (or a second subscribe) read the log from 0, and would stay at 0 if the head could not be read.
+      const pending = this.pending.get(space) || {};
+      this.pending.set(space, pending);
+      const start = cursor === undefined || cursor === null ? await this.head(space) : cursor;
+      state = this.spaces.get(space);
+      if (!state) {
+        if (this.pending.get(space) !== pending) {
+          return start;   // unsubscribed while the head was read
+        }
+        state = { space, cursor: start, reading: null, again: false };
+        this.spaces.set(space, state);
       }
-      if (!this.spaces.has(space)) {
-        return state.cursor;
+      if (this.pending.get(space) === pending) {
+        this.pending.delete(space);
       }
     }
     this.stopped = false;
@@ -650,6 +696,7 @@ class Live {
   }
 
   unsubscribe(space) {
+    this.pending.delete(space);
     const state = this.spaces.get(space);
     if (!state) {
       return;
@@ -789,9 +836,11 @@ class Live {
       // A register was refused: a stale token, or a space the caller lost. The log tells which (404 revokes
       // the space); the others register again on a new connection with a fresh token.
       this.client.access = null;
+      // The connection that refused; by the time the catch-ups end a newer one may be up, and it stays.
+      const bus = this.bus;
       Promise.all([...this.spaces.values()].map(s => this.catchUp(s))).then(() => {
-        if (this.bus) {
-          this.bus.close();
+        if (bus && bus === this.bus) {
+          bus.close();
         }
       });
     } else if (type === 'token_revoked' || type === 'account_disabled') {

@@ -319,6 +319,8 @@ class WebAppTest {
     CloudSyncHandle other = TestCloudSync.deploy(otherVertx, TestCloudSync.config(servers)
         .put("auth.oauth.redirect_base", "https://sync.example.com")
         .put("auth.github.client_id", "cloudsync-test").put("auth.github.client_secret", "not used")
+        // GitHub's authorize page: the other installation's 404 stands in for it, so the browser stays on this machine.
+        .put("auth.github.site", base)
         // The shortest access tokens allowed: the client refreshes them a quarter of their life ahead, at 22.5 s.
         .put("auth.access_token_ttl", 30));
     // The browser reaches this installation through a proxy the test can cut.
@@ -346,10 +348,24 @@ class WebAppTest {
       c.click("#sign-out");
       c.visible("#form-signin");
 
-      // An OAuth sign-in ends on the app with the tokens in the fragment, which the app takes and removes.
+      // Tokens in the fragment of a link this tab did not ask for (someone else's account): removed, not taken.
+      api.signup("mallory@example.com", Api.PASSWORD);
+      JsonObject planted = api.signIn("mallory@example.com", Api.PASSWORD);
+      c.open("about:blank");
+      c.open(url + "/#access_token=" + planted.getString("access_token") + "&refresh_token="
+          + planted.getString("refresh_token") + "&token_type=Bearer&expires_in=" + planted.getValue("expires_in"));
+      c.await(Duration.ofSeconds(10), "sign-in page", d -> "auth".equals(c.find("body").getAttribute("data-screen")));
+      assertThat(c.driver.getCurrentUrl()).doesNotContain("access_token");
+      assertThat(c.find("#whoami").isDisplayed()).isFalse();
+      assertThat(c.find("#form-signin").isDisplayed()).isTrue();
+
+      // An OAuth sign-in starts with the provider's button and ends on the app with the tokens in the fragment,
+      // which the app takes and removes.
       api.signup("dave@example.com", Api.PASSWORD);
       JsonObject pair = api.signIn("dave@example.com", Api.PASSWORD);
-      c.open("about:blank");
+      c.visible("#oauth-buttons a").click();
+      c.await(Duration.ofSeconds(10), "at the provider",
+          d -> d.getCurrentUrl().startsWith(base + "/login/oauth/authorize?"));
       c.open(url + "/#access_token=" + pair.getString("access_token") + "&refresh_token="
           + pair.getString("refresh_token") + "&token_type=Bearer&expires_in=" + pair.getValue("expires_in"));
       c.visible("#form-space");
