@@ -72,6 +72,8 @@ public final class Settings {
       "Seconds an endpoint's deliveries wait once its circuit opened; then one attempt probes it.");
   public static final Setting WEBHOOKS_DISABLE_AFTER = string("webhooks.disable_after", "5d",
       "How long (ms, s, m, h, d) an endpoint may fail without one success before it is disabled and its owners told.");
+  public static final Setting WEBHOOKS_LOG_RETENTION = string("webhooks.log_retention", "30d",
+      "How long (ms, s, m, h, d) succeeded and dead deliveries stay in the delivery log after their last attempt; pending ones stay until done.");
   public static final Setting WEBHOOKS_TRUSTED_CA = string("webhooks.trusted_ca", "",
       "PEM file of CA certificates that https receivers may be signed by, besides the JVM's trusted authorities.");
   public static final Setting MAIL_HOST = string("mail.host", "",
