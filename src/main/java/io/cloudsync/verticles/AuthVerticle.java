@@ -477,9 +477,8 @@ public final class AuthVerticle extends VerticleBase {
 
   private Future<JsonObject> adminRotateKeys(JsonObject request) {
     return requireAdmin(request.getString("user_id"))
-        .compose(v -> tokens.rotate())
-        .compose(kid -> AuditLog.append(services.pool(), new AuditLog.Entry(AuditLog.KEYS_ROTATED,
-            request.getString("user_id"), null, kid, null, null)).map(kid))
+        .compose(v -> tokens.rotate((conn, kid) -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.KEYS_ROTATED,
+            request.getString("user_id"), null, kid, null, null))))
         .map(kid -> new JsonObject().put("kid", kid));
   }
 }
