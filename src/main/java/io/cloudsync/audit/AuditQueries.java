@@ -33,10 +33,13 @@ public final class AuditQueries {
 
   private final Pool pool;
   private final Access access;
+  private final Function<String, Future<Void>> requireAdmin;
 
-  public AuditQueries(Pool pool, Access access) {
+  /** @param requireAdmin succeeds when the user id is an active admin's, else fails as the API answers */
+  public AuditQueries(Pool pool, Access access, Function<String, Future<Void>> requireAdmin) {
     this.pool = pool;
     this.access = access;
+    this.requireAdmin = requireAdmin;
   }
 
   /** {@code {actor, space, by?, kind?, from?, to?, limit?, cursor?}} → {@code {entries, cursor, has_more}}. */
@@ -75,7 +78,7 @@ public final class AuditQueries {
     } catch (ApiException e) {
       return Future.failedFuture(e);
     }
-    return requireAdmin(request.getString("actor"))
+    return requireAdmin.apply(request.getString("actor"))
         .compose(v -> pool.preparedQuery("SELECT id, at, kind, actor::text AS actor, space_id::text AS space_id, target, "
                 + "ip, details FROM audit_events WHERE ($1::uuid IS NULL OR actor = $1::uuid) "
                 + "AND ($2::text IS NULL OR kind = $2) AND ($3::uuid IS NULL OR space_id = $3::uuid) "
@@ -85,17 +88,6 @@ public final class AuditQueries {
                 .addOffsetDateTime(filter.from()).addOffsetDateTime(filter.to()).addLong(filter.cursor())
                 .addInteger(filter.limit() + 1)))
         .map(rows -> page(rows, filter.limit(), AuditQueries::entry, row -> row.getLong("id")));
-  }
-
-  /** The caller's role is read from the database, not trusted from the token. */
-  private Future<Void> requireAdmin(String userId) {
-    if (!Access.isUuid(userId)) {
-      return Future.failedFuture(new ApiException(ErrorCode.FORBIDDEN, "Only admins may do this"));
-    }
-    return pool.preparedQuery("SELECT 1 FROM users WHERE id = $1::uuid AND role = 'admin' AND disabled_at IS NULL")
-        .execute(Tuple.of(userId))
-        .compose(rows -> rows.size() == 1 ? Future.<Void>succeededFuture()
-            : Future.failedFuture(new ApiException(ErrorCode.FORBIDDEN, "Only admins may do this")));
   }
 
   private static JsonObject page(RowSet<Row> rows, int limit, Function<Row, JsonObject> render,

@@ -68,7 +68,7 @@ public final class AuthVerticle extends VerticleBase {
     auditFailures = Counter.builder("cloudsync.audit.write.failures")
         .description("Audit entries of failed sign-ins that could not be written (each is logged at ERROR)")
         .register(services.metrics());
-    AuditQueries audit = new AuditQueries(services.pool(), new Access(services.pool()));
+    AuditQueries audit = new AuditQueries(services.pool(), new Access(services.pool()), this::requireAdmin);
     return Future.all(List.of(
         Bus.serve(vertx, Addresses.AUDIT_SPACE, audit::space),
         Bus.serve(vertx, Addresses.AUDIT_ADMIN, audit::admin),
