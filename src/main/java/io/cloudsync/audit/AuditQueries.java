@@ -15,7 +15,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -28,8 +27,6 @@ public final class AuditQueries {
   public static final int MAX_PAGE = 100;
   static final int DEFAULT_PAGE = 50;
   private static final int MAX_KIND = 64;
-  private static final Set<String> CHANGE_KINDS = Set.of("created", "updated", "renamed", "moved", "deleted",
-      "restored", "purged", "conflict", "shared", "unshared");
 
   private final Pool pool;
   private final Access access;
@@ -47,9 +44,9 @@ public final class AuditQueries {
     Filter filter;
     try {
       filter = Filter.of(request);
-      if (filter.kind() != null && !CHANGE_KINDS.contains(filter.kind())) {
+      if (filter.kind() != null && !ChangeLog.KINDS.contains(filter.kind())) {
         throw ApiException.of(ErrorCode.VALIDATION_FAILED, "kind must be a change kind: "
-            + String.join(", ", CHANGE_KINDS.stream().sorted().toList()));
+            + String.join(", ", ChangeLog.KINDS.stream().sorted().toList()));
       }
     } catch (ApiException e) {
       return Future.failedFuture(e);

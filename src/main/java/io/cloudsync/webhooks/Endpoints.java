@@ -5,6 +5,7 @@ import io.cloudsync.auth.Access;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
+import io.cloudsync.files.ChangeLog;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -26,9 +27,6 @@ import java.util.UUID;
  * manage them ({@link Access.Action#MANAGE_WEBHOOKS}); a secret is shown only when it is made.
  */
 public final class Endpoints {
-  /** The change kinds an endpoint may ask for; an empty list asks for all. */
-  public static final Set<String> KINDS = Set.of("created", "updated", "renamed", "moved", "deleted", "restored",
-      "purged", "conflict", "shared", "unshared");
   public static final String SECRET_PREFIX = "whsec_";
   static final int MAX_PAGE = 100;
   private static final String COLUMNS = "id::text AS id, space_id::text AS space_id, url, events, enabled, "
@@ -305,9 +303,9 @@ public final class Endpoints {
     }
     Set<String> out = new LinkedHashSet<>();
     for (Object each : array) {
-      if (!(each instanceof String kind) || !KINDS.contains(kind)) {
+      if (!(each instanceof String kind) || !ChangeLog.KINDS.contains(kind)) {
         throw ApiException.of(ErrorCode.VALIDATION_FAILED, "events must be change kinds from "
-            + String.join(", ", KINDS.stream().sorted().toList()) + "; got " + each);
+            + String.join(", ", ChangeLog.KINDS.stream().sorted().toList()) + "; got " + each);
       }
       out.add(kind);
     }
