@@ -2,6 +2,7 @@ package io.cloudsync.webhooks;
 
 import io.cloudsync.audit.AuditLog;
 import io.cloudsync.auth.Access;
+import io.cloudsync.auth.Secrets;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
@@ -13,7 +14,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
-import java.security.SecureRandom;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -33,7 +33,6 @@ public final class Endpoints {
       + "disabled_reason, created_at, updated_at, previous_secret_until";
   private static final String DELIVERY_COLUMNS = "id::text AS id, seq, kind, message_id, status, attempts, "
       + "next_attempt_at, last_attempt_at, last_status, last_error, last_latency_ms, created_at";
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Vertx vertx;
   private final Pool pool;
@@ -90,9 +89,7 @@ public final class Endpoints {
 
   /** {@code whsec_} and the base64 of 24 random bytes. */
   static String newSecret() {
-    byte[] key = new byte[24];
-    RANDOM.nextBytes(key);
-    return SECRET_PREFIX + Base64.getEncoder().encodeToString(key);
+    return SECRET_PREFIX + Base64.getEncoder().encodeToString(Secrets.randomBytes(24));
   }
 
   public Future<JsonObject> create(JsonObject request) {
