@@ -27,6 +27,7 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.TrustOptions;
 import io.vertx.pgclient.PgConnection;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -145,10 +146,11 @@ public final class WebhooksVerticle extends VerticleBase {
     vertx.cancelTimer(sendTimer);
     deliveryLog.stop();
     // Attempts still out after the grace are cut; their leases run out and another node (or this
-    // one, restarted) sends them again.
+    // one, restarted) sends them again. A relay round still running after its grace is cut too:
+    // closing the lock's connection rolls it back, and the next leader does it again.
     return sender.stop(STOP_GRACE_MS)
         .compose(v -> mailer == null ? Future.succeededFuture() : mailer.stop())
-        .compose(v -> step.recover(e -> Future.succeededFuture()))
+        .compose(v -> step.timeout(STOP_GRACE_MS, TimeUnit.MILLISECONDS).recover(e -> Future.succeededFuture()))
         .compose(v -> lock.close())
         .compose(v -> client.close().recover(e -> Future.succeededFuture()));
   }
