@@ -88,7 +88,7 @@ public final class Settings {
   public static final Setting MAIL_MAX_ATTEMPTS = integer("mail.max_attempts", 8,
       "Attempts to send one mail (1 min, then doubling up to 1 h apart) before it is kept as failed.");
   public static final Setting NOTIFICATIONS_BATCH_INTERVAL = string("notifications.batch_interval", "5m",
-      "New files in a space are told to an opted-in member in one mail at most this often (ms, s, m, h).");
+      "New files in a space are told to an opted-in member in one mail at most this often (ms, s, m, h, d; from 100ms to 1d).");
   public static final Setting BLOB_TYPE = choice("blob.type", "local", List.of("local", "s3"),
       "Where file chunks are stored: local directory or S3-compatible store.");
   public static final Setting BLOB_LOCAL_DIR = string("blob.local.dir", "",
