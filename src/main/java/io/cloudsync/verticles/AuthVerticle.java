@@ -159,9 +159,13 @@ public final class AuthVerticle extends VerticleBase {
       return Future.failedFuture(new ApiException(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password"));
     }
     String code = request.getString("totp");
+    // Only the first refused attempt of an account and address per throttle window is audited: the
+    // audit trail is append-only, and a guesser would otherwise add a row per request for free.
     return throttle.check(email, address)
         .recover(e -> e instanceof ApiException refused && refused.code() == ErrorCode.RATE_LIMITED
-            ? loginFailed(null, email, address, "throttled").transform(x -> Future.failedFuture(e))
+            ? throttle.firstRefusal(email, address, refused.retryAfterSeconds())
+                .compose(first -> first ? loginFailed(null, email, address, "throttled") : Future.<Void>succeededFuture())
+                .transform(x -> Future.failedFuture(e))
             : Future.failedFuture(e))
         .compose(v -> services.pool().preparedQuery("SELECT " + USER_COLUMNS
             + ", password_hash, mfa_secret, mfa_last_step FROM users WHERE email = $1").execute(Tuple.of(email)))
