@@ -8,7 +8,8 @@ import io.vertx.sqlclient.Tuple;
 /**
  * Writes entries of the installation-wide audit trail ({@code audit_events}, append-only in the
  * database). Callers pass the connection of the transaction that makes the change when there is
- * one, so the change and its entry commit together or not at all.
+ * one, so the change and its entry commit together or not at all. The {@code space.shared} and
+ * {@code space.unshared} entries are not written here but by a trigger on the change log.
  */
 public final class AuditLog {
   public static final String LOGIN = "auth.login";
@@ -24,9 +25,6 @@ public final class AuditLog {
   public static final String WEBHOOK_DELETED = "webhook.deleted";
   public static final String WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated";
   public static final String WEBHOOK_DISABLED = "webhook.disabled";
-  /** Written by a trigger on the change log, not by this class. */
-  public static final String SPACE_SHARED = "space.shared";
-  public static final String SPACE_UNSHARED = "space.unshared";
 
   private AuditLog() {
   }

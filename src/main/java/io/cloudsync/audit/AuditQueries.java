@@ -15,7 +15,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -28,15 +27,16 @@ public final class AuditQueries {
   public static final int MAX_PAGE = 100;
   static final int DEFAULT_PAGE = 50;
   private static final int MAX_KIND = 64;
-  private static final Set<String> CHANGE_KINDS = Set.of("created", "updated", "renamed", "moved", "deleted",
-      "restored", "purged", "conflict", "shared", "unshared");
 
   private final Pool pool;
   private final Access access;
+  private final Function<String, Future<Void>> requireAdmin;
 
-  public AuditQueries(Pool pool, Access access) {
+  /** @param requireAdmin succeeds when the user id is an active admin's, else fails as the API answers */
+  public AuditQueries(Pool pool, Access access, Function<String, Future<Void>> requireAdmin) {
     this.pool = pool;
     this.access = access;
+    this.requireAdmin = requireAdmin;
   }
 
   /** {@code {actor, space, by?, kind?, from?, to?, limit?, cursor?}} → {@code {entries, cursor, has_more}}. */
@@ -44,9 +44,9 @@ public final class AuditQueries {
     Filter filter;
     try {
       filter = Filter.of(request);
-      if (filter.kind() != null && !CHANGE_KINDS.contains(filter.kind())) {
+      if (filter.kind() != null && !ChangeLog.KINDS.contains(filter.kind())) {
         throw ApiException.of(ErrorCode.VALIDATION_FAILED, "kind must be a change kind: "
-            + String.join(", ", CHANGE_KINDS.stream().sorted().toList()));
+            + String.join(", ", ChangeLog.KINDS.stream().sorted().toList()));
       }
     } catch (ApiException e) {
       return Future.failedFuture(e);
@@ -75,7 +75,7 @@ public final class AuditQueries {
     } catch (ApiException e) {
       return Future.failedFuture(e);
     }
-    return requireAdmin(request.getString("actor"))
+    return requireAdmin.apply(request.getString("actor"))
         .compose(v -> pool.preparedQuery("SELECT id, at, kind, actor::text AS actor, space_id::text AS space_id, target, "
                 + "ip, details FROM audit_events WHERE ($1::uuid IS NULL OR actor = $1::uuid) "
                 + "AND ($2::text IS NULL OR kind = $2) AND ($3::uuid IS NULL OR space_id = $3::uuid) "
@@ -85,17 +85,6 @@ public final class AuditQueries {
                 .addOffsetDateTime(filter.from()).addOffsetDateTime(filter.to()).addLong(filter.cursor())
                 .addInteger(filter.limit() + 1)))
         .map(rows -> page(rows, filter.limit(), AuditQueries::entry, row -> row.getLong("id")));
-  }
-
-  /** The caller's role is read from the database, not trusted from the token. */
-  private Future<Void> requireAdmin(String userId) {
-    if (!Access.isUuid(userId)) {
-      return Future.failedFuture(new ApiException(ErrorCode.FORBIDDEN, "Only admins may do this"));
-    }
-    return pool.preparedQuery("SELECT 1 FROM users WHERE id = $1::uuid AND role = 'admin' AND disabled_at IS NULL")
-        .execute(Tuple.of(userId))
-        .compose(rows -> rows.size() == 1 ? Future.<Void>succeededFuture()
-            : Future.failedFuture(new ApiException(ErrorCode.FORBIDDEN, "Only admins may do this")));
   }
 
   private static JsonObject page(RowSet<Row> rows, int limit, Function<Row, JsonObject> render,

@@ -37,6 +37,10 @@ public final class LoginThrottle {
     return "login:acct:" + Secrets.sha256Hex(email);
   }
 
+  private static String refusedKey(String email, String address) {
+    return "login:refused:" + Secrets.sha256Hex(email + "|" + address);
+  }
+
   private static String knownKey(String email, String address) {
     return "login:known:" + Secrets.sha256Hex(email + "|" + address);
   }
@@ -65,6 +69,15 @@ public final class LoginThrottle {
 
   private static long count(String value) {
     return value == null ? 0 : Long.parseLong(value);
+  }
+
+  /**
+   * Whether this is the first attempt of the account and address refused since the window that
+   * refuses it began; {@code retryAfterSeconds} is what the refusal answered (the rest of that
+   * window), so the next window's first refusal counts as first again. One counter, no lookup.
+   */
+  public Future<Boolean> firstRefusal(String email, String address, long retryAfterSeconds) {
+    return store.increment(refusedKey(email, address), Math.max(1, retryAfterSeconds)).map(count -> count == 1);
   }
 
   public Future<Void> failed(String email, String address) {

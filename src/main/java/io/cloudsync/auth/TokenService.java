@@ -15,6 +15,7 @@ import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,6 +26,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -105,7 +107,7 @@ public final class TokenService {
         }));
   }
 
-  private Future<Void> insertActive(io.vertx.sqlclient.SqlConnection conn, EcKeys.SigningKey key) {
+  private Future<Void> insertActive(SqlConnection conn, EcKeys.SigningKey key) {
     LOG.info("Signing access tokens with new key {}", key.kid());
     return conn.preparedQuery("UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL AND kid <> $1")
         .execute(Tuple.of(key.kid()))
@@ -115,11 +117,16 @@ public final class TokenService {
         .mapEmpty();
   }
 
-  /** A new key signs from now on; the previous ones keep verifying until their tokens expire. */
-  public Future<String> rotate() {
+  /**
+   * A new key signs from now on; the previous ones keep verifying until their tokens expire.
+   * {@code alsoInTransaction} gets the transaction's connection and the new key's id, and runs in
+   * that transaction (the rotation's audit entry): both commit together or neither does.
+   */
+  public Future<String> rotate(BiFunction<SqlConnection, String, Future<Void>> alsoInTransaction) {
     EcKeys.SigningKey key = EcKeys.generate();
     return pool.withTransaction(conn -> conn.query("SELECT pg_advisory_xact_lock(" + KEYS_ADVISORY_LOCK + ")").execute()
-            .compose(locked -> insertActive(conn, key)))
+            .compose(locked -> insertActive(conn, key))
+            .compose(v -> alsoInTransaction.apply(conn, key.kid())))
         .compose(v -> reload())
         .onSuccess(v -> vertx.eventBus().publish(Addresses.AUTH_KEYS_CHANGED, key.kid()))
         .map(key.kid());

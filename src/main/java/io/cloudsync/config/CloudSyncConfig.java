@@ -92,12 +92,13 @@ public record CloudSyncConfig(
 
   /**
    * Webhook delivery: {@code retrySchedule} is the delay before each attempt (its size is the number
-   * of attempts); {@code allowlist} the operator's hosts and CIDRs exempt from the SSRF guard.
+   * of attempts); {@code allowlist} the operator's hosts and CIDRs exempt from the SSRF guard;
+   * {@code logRetention} how long finished deliveries stay in the delivery log.
    */
   public record Webhooks(List<String> allowlist, int maxEndpoints, int timeoutMs, List<Duration> retrySchedule,
                          Duration retryAfterMax, Duration secretOverlap, int pollIntervalMs, int concurrency,
                          int circuitFailures, Duration circuitCooldown, Duration disableAfter,
-                         Optional<Path> trustedCa) {
+                         Duration logRetention, Optional<Path> trustedCa) {
   }
 
   /**
@@ -328,6 +329,7 @@ public record CloudSyncConfig(
         v.range(Settings.WEBHOOKS_POLL_INTERVAL_MS, 10, 60_000), v.range(Settings.WEBHOOKS_CONCURRENCY, 1, 1000),
         v.range(Settings.WEBHOOKS_CIRCUIT_FAILURES, 1, 1000), Duration.ofSeconds(v.range(Settings.WEBHOOKS_CIRCUIT_COOLDOWN, 1, 86_400)),
         durationIn(v, Settings.WEBHOOKS_DISABLE_AFTER, Duration.ofSeconds(1), Duration.ofDays(365)),
+        durationIn(v, Settings.WEBHOOKS_LOG_RETENTION, Duration.ofSeconds(1), Duration.ofDays(3650)),
         v.string(Settings.WEBHOOKS_TRUSTED_CA).isEmpty() ? Optional.empty()
             : Optional.of(readable(Settings.WEBHOOKS_TRUSTED_CA, v.string(Settings.WEBHOOKS_TRUSTED_CA))));
 

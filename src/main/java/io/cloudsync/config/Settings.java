@@ -72,6 +72,8 @@ public final class Settings {
       "Seconds an endpoint's deliveries wait once its circuit opened; then one attempt probes it.");
   public static final Setting WEBHOOKS_DISABLE_AFTER = string("webhooks.disable_after", "5d",
       "How long (ms, s, m, h, d) an endpoint may fail without one success before it is disabled and its owners told.");
+  public static final Setting WEBHOOKS_LOG_RETENTION = string("webhooks.log_retention", "30d",
+      "How long (ms, s, m, h, d) succeeded and dead deliveries stay in the delivery log after their last attempt; pending ones stay until done.");
   public static final Setting WEBHOOKS_TRUSTED_CA = string("webhooks.trusted_ca", "",
       "PEM file of CA certificates that https receivers may be signed by, besides the JVM's trusted authorities.");
   public static final Setting MAIL_HOST = string("mail.host", "",
@@ -86,7 +88,7 @@ public final class Settings {
   public static final Setting MAIL_MAX_ATTEMPTS = integer("mail.max_attempts", 8,
       "Attempts to send one mail (1 min, then doubling up to 1 h apart) before it is kept as failed.");
   public static final Setting NOTIFICATIONS_BATCH_INTERVAL = string("notifications.batch_interval", "5m",
-      "New files in a space are told to an opted-in member in one mail at most this often (ms, s, m, h).");
+      "New files in a space are told to an opted-in member in one mail at most this often (ms, s, m, h, d; from 100ms to 1d).");
   public static final Setting BLOB_TYPE = choice("blob.type", "local", List.of("local", "s3"),
       "Where file chunks are stored: local directory or S3-compatible store.");
   public static final Setting BLOB_LOCAL_DIR = string("blob.local.dir", "",

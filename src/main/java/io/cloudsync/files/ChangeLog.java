@@ -13,6 +13,7 @@ import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +27,9 @@ import org.slf4j.LoggerFactory;
 public final class ChangeLog {
   private static final Logger LOG = LoggerFactory.getLogger(ChangeLog.class);
   public static final int MAX_PAGE = 1000;
+  /** Every kind of change the log holds; webhook endpoints and the space audit filter by them. */
+  public static final Set<String> KINDS = Set.of("created", "updated", "renamed", "moved", "deleted", "restored",
+      "purged", "conflict", "shared", "unshared");
   /** Whether the change is the removal of this user from its space (an {@code unshared} naming them). */
   public static boolean removes(JsonObject change, String userId) {
     JsonObject member = change.getJsonObject("member");

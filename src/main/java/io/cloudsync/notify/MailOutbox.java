@@ -16,10 +16,6 @@ public final class MailOutbox {
     this.enabled = enabled;
   }
 
-  public boolean enabled() {
-    return enabled;
-  }
-
   /** Tells the endpoint's creator and the space's owner of record that the endpoint was disabled, and why. */
   public Future<Void> endpointDisabled(SqlClient conn, String endpointId, String reason) {
     if (!enabled) {

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * {@code FOR UPDATE SKIP LOCKED}); then a claim marks due rows with a lease, so one node sends each
  * mail, and a node that dies mid-send leaves its rows to be sent again when the lease runs out (a
  * mail may then arrive twice; none is lost). A sent row is deleted; a row whose attempts ran out stays
- * as {@code failed} with its last error, and is logged.
+ * as {@code failed} with its last error, and is logged, until {@link #FAILED_KEPT} after it was queued.
  */
 public final class Mailer {
   private static final Logger LOG = LoggerFactory.getLogger(Mailer.class);

@@ -68,7 +68,7 @@ public final class AuthVerticle extends VerticleBase {
     auditFailures = Counter.builder("cloudsync.audit.write.failures")
         .description("Audit entries of failed sign-ins that could not be written (each is logged at ERROR)")
         .register(services.metrics());
-    AuditQueries audit = new AuditQueries(services.pool(), new Access(services.pool()));
+    AuditQueries audit = new AuditQueries(services.pool(), new Access(services.pool()), this::requireAdmin);
     return Future.all(List.of(
         Bus.serve(vertx, Addresses.AUDIT_SPACE, audit::space),
         Bus.serve(vertx, Addresses.AUDIT_ADMIN, audit::admin),
@@ -159,9 +159,13 @@ public final class AuthVerticle extends VerticleBase {
       return Future.failedFuture(new ApiException(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password"));
     }
     String code = request.getString("totp");
+    // Only the first refused attempt of an account and address per throttle window is audited: the
+    // audit trail is append-only, and a guesser would otherwise add a row per request for free.
     return throttle.check(email, address)
         .recover(e -> e instanceof ApiException refused && refused.code() == ErrorCode.RATE_LIMITED
-            ? loginFailed(null, email, address, "throttled").transform(x -> Future.failedFuture(e))
+            ? throttle.firstRefusal(email, address, refused.retryAfterSeconds())
+                .compose(first -> first ? loginFailed(null, email, address, "throttled") : Future.<Void>succeededFuture())
+                .transform(x -> Future.failedFuture(e))
             : Future.failedFuture(e))
         .compose(v -> services.pool().preparedQuery("SELECT " + USER_COLUMNS
             + ", password_hash, mfa_secret, mfa_last_step FROM users WHERE email = $1").execute(Tuple.of(email)))
@@ -477,9 +481,8 @@ public final class AuthVerticle extends VerticleBase {
 
   private Future<JsonObject> adminRotateKeys(JsonObject request) {
     return requireAdmin(request.getString("user_id"))
-        .compose(v -> tokens.rotate())
-        .compose(kid -> AuditLog.append(services.pool(), new AuditLog.Entry(AuditLog.KEYS_ROTATED,
-            request.getString("user_id"), null, kid, null, null)).map(kid))
+        .compose(v -> tokens.rotate((conn, kid) -> AuditLog.append(conn, new AuditLog.Entry(AuditLog.KEYS_ROTATED,
+            request.getString("user_id"), null, kid, null, null))))
         .map(kid -> new JsonObject().put("kid", kid));
   }
 }

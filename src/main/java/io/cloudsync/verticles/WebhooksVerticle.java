@@ -10,6 +10,7 @@ import io.cloudsync.notify.MailOutbox;
 import io.cloudsync.notify.Mailer;
 import io.cloudsync.notify.NotificationRelay;
 import io.cloudsync.notify.Preferences;
+import io.cloudsync.webhooks.DeliveryLog;
 import io.cloudsync.webhooks.DeliveryRelay;
 import io.cloudsync.webhooks.Destinations;
 import io.cloudsync.storage.MasterKeys;
@@ -26,6 +27,7 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.TrustOptions;
 import io.vertx.pgclient.PgConnection;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +54,7 @@ public final class WebhooksVerticle extends VerticleBase {
   private final CloudSyncConfig.Webhooks config;
   private HttpClient client;
   private Sender sender;
+  private DeliveryLog deliveryLog;
   /** Null while e-mail is off. */
   private Mailer mailer;
   private NotificationRelay notifications;
@@ -96,6 +99,7 @@ public final class WebhooksVerticle extends VerticleBase {
     Preferences preferences = new Preferences(services.pool(), services.config().mail().enabled());
     sender = new Sender(vertx, services.pool(), config, destinations, client, outbox, secrets,
         result -> (result.succeeded() ? succeeded : failed).increment());
+    deliveryLog = new DeliveryLog(services.pool(), config.logRetention());
     lock = new AdvisoryLock(vertx, services.pgConnectOptions(), LOCK_KEY, "the webhook relay");
     CloudSyncConfig.Mail mail = services.config().mail();
     if (mail.enabled()) {
@@ -111,6 +115,7 @@ public final class WebhooksVerticle extends VerticleBase {
           }
           sendTimer = vertx.setPeriodic(config.pollIntervalMs(), id -> {
             sender.tick();
+            deliveryLog.tick();
             if (mailer != null) {
               mailer.tick();
             }
@@ -139,11 +144,13 @@ public final class WebhooksVerticle extends VerticleBase {
     }
     vertx.cancelTimer(relayTimer);
     vertx.cancelTimer(sendTimer);
+    deliveryLog.stop();
     // Attempts still out after the grace are cut; their leases run out and another node (or this
-    // one, restarted) sends them again.
+    // one, restarted) sends them again. A relay round still running after its grace is cut too:
+    // closing the lock's connection rolls it back, and the next leader does it again.
     return sender.stop(STOP_GRACE_MS)
         .compose(v -> mailer == null ? Future.succeededFuture() : mailer.stop())
-        .compose(v -> step.recover(e -> Future.succeededFuture()))
+        .compose(v -> step.timeout(STOP_GRACE_MS, TimeUnit.MILLISECONDS).recover(e -> Future.succeededFuture()))
         .compose(v -> lock.close())
         .compose(v -> client.close().recover(e -> Future.succeededFuture()));
   }

@@ -2,9 +2,11 @@ package io.cloudsync.webhooks;
 
 import io.cloudsync.audit.AuditLog;
 import io.cloudsync.auth.Access;
+import io.cloudsync.auth.Secrets;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
+import io.cloudsync.files.ChangeLog;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -12,7 +14,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
-import java.security.SecureRandom;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -26,16 +27,12 @@ import java.util.UUID;
  * manage them ({@link Access.Action#MANAGE_WEBHOOKS}); a secret is shown only when it is made.
  */
 public final class Endpoints {
-  /** The change kinds an endpoint may ask for; an empty list asks for all. */
-  public static final Set<String> KINDS = Set.of("created", "updated", "renamed", "moved", "deleted", "restored",
-      "purged", "conflict", "shared", "unshared");
   public static final String SECRET_PREFIX = "whsec_";
   static final int MAX_PAGE = 100;
   private static final String COLUMNS = "id::text AS id, space_id::text AS space_id, url, events, enabled, "
       + "disabled_reason, created_at, updated_at, previous_secret_until";
   private static final String DELIVERY_COLUMNS = "id::text AS id, seq, kind, message_id, status, attempts, "
       + "next_attempt_at, last_attempt_at, last_status, last_error, last_latency_ms, created_at";
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Vertx vertx;
   private final Pool pool;
@@ -92,9 +89,7 @@ public final class Endpoints {
 
   /** {@code whsec_} and the base64 of 24 random bytes. */
   static String newSecret() {
-    byte[] key = new byte[24];
-    RANDOM.nextBytes(key);
-    return SECRET_PREFIX + Base64.getEncoder().encodeToString(key);
+    return SECRET_PREFIX + Base64.getEncoder().encodeToString(Secrets.randomBytes(24));
   }
 
   public Future<JsonObject> create(JsonObject request) {
@@ -305,9 +300,9 @@ public final class Endpoints {
     }
     Set<String> out = new LinkedHashSet<>();
     for (Object each : array) {
-      if (!(each instanceof String kind) || !KINDS.contains(kind)) {
+      if (!(each instanceof String kind) || !ChangeLog.KINDS.contains(kind)) {
         throw ApiException.of(ErrorCode.VALIDATION_FAILED, "events must be change kinds from "
-            + String.join(", ", KINDS.stream().sorted().toList()) + "; got " + each);
+            + String.join(", ", ChangeLog.KINDS.stream().sorted().toList()) + "; got " + each);
       }
       out.add(kind);
     }

@@ -1,9 +1,9 @@
 package io.cloudsync.webhooks;
 
+import io.cloudsync.auth.Secrets;
 import io.cloudsync.storage.MasterKeys;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,7 +25,6 @@ public final class SecretBox {
   private static final byte[] LABEL = "cloudsync webhook secrets v1".getBytes(StandardCharsets.US_ASCII);
   private static final int NONCE_BYTES = 12;
   private static final int TAG_BITS = 128;
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   /** Why a stored secret cannot be read. */
   public static final class Unreadable extends Exception {
@@ -47,8 +46,7 @@ public final class SecretBox {
   }
 
   public String seal(String endpointId, String secret) {
-    byte[] nonce = new byte[NONCE_BYTES];
-    RANDOM.nextBytes(nonce);
+    byte[] nonce = Secrets.randomBytes(NONCE_BYTES);
     try {
       Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
       cipher.init(Cipher.ENCRYPT_MODE, key(keys.currentId()), new GCMParameterSpec(TAG_BITS, nonce));

@@ -106,10 +106,6 @@ public final class Sender {
     return drained.future();
   }
 
-  public int inFlight() {
-    return inFlight;
-  }
-
   /** Claims and starts what is due, up to the free places; runs one claim at a time. */
   public void tick() {
     if (stopped) {

@@ -191,6 +191,25 @@ class AuditTest {
   }
 
   @Test
+  @DisplayName("a throttled sign-in is audited once per account and address per throttle window, not per attempt")
+  void throttledOnce() {
+    String admin = api.newUser("admin-" + UUID.randomUUID() + "@example.com"); // the first account: an admin
+    String email = "guessed-" + UUID.randomUUID() + "@example.com";
+    api.signup(email, Api.PASSWORD);
+    JsonObject wrong = new JsonObject().put("email", email).put("password", "wrong password!");
+    for (int i = 0; i < 5; i++) { // LoginThrottle refuses the 6th attempt of an account and address
+      assertThat(api.post("/api/v1/auth/token", wrong).statusCode()).isEqualTo(401);
+    }
+    for (int i = 0; i < 4; i++) {
+      assertThat(api.post("/api/v1/auth/token", wrong).statusCode()).isEqualTo(429);
+    }
+    List<JsonObject> failed = entries("/api/v1/admin/audit?limit=100&kind=auth.login_failed", admin);
+    assertThat(failed).filteredOn(e -> e.getJsonObject("details").getString("email").equals(email))
+        .extracting(e -> e.getJsonObject("details").getString("reason"))
+        .containsExactly("throttled", "password", "password", "password", "password", "password");
+  }
+
+  @Test
   @DisplayName("the database refuses to change or delete audit entries")
   void appendOnly() {
     api.newUser("someone-" + UUID.randomUUID() + "@example.com");

@@ -167,6 +167,9 @@ class TokensTest {
     String newKid = rotated.getString("kid");
     assertThat(newKid).isNotEqualTo(oldKid);
     assertThat(jwks().getKeys()).extracting(k -> k.getKeyID()).contains(oldKid, newKid);
+    JsonObject audited = api.get("/api/v1/admin/audit?kind=admin.keys_rotated", admin).bodyAsJsonObject()
+        .getJsonArray("entries").getJsonObject(0);
+    assertThat(audited.getString("target")).isEqualTo(newKid);
 
     assertThat(statusWith(admin)).isEqualTo(200);
     String fresh = api.signIn("admin@example.com", Api.PASSWORD).getString("access_token");

@@ -11,13 +11,14 @@ import org.junit.jupiter.api.Test;
 @DisplayName("Mail, notification and webhook-health settings")
 class MailConfigTest {
   @Test
-  @DisplayName("mail is off by default; webhooks disable after 5 days; digests at most every 5 minutes")
+  @DisplayName("mail is off by default; webhooks disable after 5 days and keep their log 30; digests at most every 5 minutes")
   void defaults() {
     CloudSyncConfig config = CloudSyncConfig.defaults();
     assertThat(config.mail().enabled()).isFalse();
     assertThat(config.mail().batchInterval()).isEqualTo(Duration.ofMinutes(5));
     assertThat(config.mail().starttls()).isEqualTo("optional");
     assertThat(config.webhooks().disableAfter()).isEqualTo(Duration.ofDays(5));
+    assertThat(config.webhooks().logRetention()).isEqualTo(Duration.ofDays(30));
     assertThat(config.webhooks().trustedCa()).isEmpty();
   }
 
@@ -26,14 +27,17 @@ class MailConfigTest {
   void checked() {
     CloudSyncConfig config = CloudSyncConfig.from(new JsonObject().put("mail.host", "smtp.example.com")
         .put("mail.from", "CloudSync <sync@example.com>").put("notifications.batch_interval", "90s")
-        .put("webhooks.disable_after", "36h"));
+        .put("webhooks.disable_after", "36h").put("webhooks.log_retention", "7d"));
     assertThat(config.mail().enabled()).isTrue();
     assertThat(config.mail().batchInterval()).isEqualTo(Duration.ofSeconds(90));
     assertThat(config.webhooks().disableAfter()).isEqualTo(Duration.ofHours(36));
+    assertThat(config.webhooks().logRetention()).isEqualTo(Duration.ofDays(7));
     assertThatThrownBy(() -> CloudSyncConfig.from(new JsonObject().put("mail.from", "not an address")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("mail.from");
     assertThatThrownBy(() -> CloudSyncConfig.from(new JsonObject().put("webhooks.disable_after", "forever")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("webhooks.disable_after");
+    assertThatThrownBy(() -> CloudSyncConfig.from(new JsonObject().put("webhooks.log_retention", "forever")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("webhooks.log_retention");
     assertThatThrownBy(() -> CloudSyncConfig.from(new JsonObject().put("notifications.batch_interval", "2d")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("notifications.batch_interval");
     assertThatThrownBy(() -> CloudSyncConfig.from(new JsonObject().put("mail.starttls", "sometimes")))

@@ -441,6 +441,29 @@ class WebhooksTest {
         .isAfter(Instant.now().plusSeconds(30)));
   }
 
+  @Test
+  @DisplayName("succeeded deliveries older than webhooks.log_retention are deleted; pending ones are kept")
+  void logRetention(Servers servers) {
+    // Thirty days compressed to a second; the failing delivery's next attempt is an hour away.
+    Node node = start(config(servers).put("webhooks.log_retention", "1s").put("webhooks.retry_schedule", "0s,1h"));
+    receiver.respond("/down", (request, n) -> request.response().setStatusCode(500).end());
+    Endpoint ok = node.endpoint("/ok", receiver);
+    Endpoint down = node.endpoint("/down", receiver, ok);
+    node.folder(ok.token(), ok.space(), "kept a while");
+
+    await(() -> node.deliveries(ok, "succeeded").size() == 1);
+    await(() -> node.deliveries(down, null).size() == 1 && node.deliveries(down, null).getJsonObject(0).getInteger("attempts") == 1);
+    await(() -> node.deliveries(ok, null).isEmpty());
+    // Older than the retention by now, and still there: it is not done.
+    sleep(1500);
+    JsonArray pending = node.deliveries(down, null);
+    assertThat(pending).hasSize(1);
+    assertThat(pending.getJsonObject(0).getString("status")).isEqualTo("pending");
+    assertThat(Instant.parse(pending.getJsonObject(0).getString("last_attempt_at")))
+        .isBefore(Instant.now().minusSeconds(1));
+    assertThat(receiver.hits("/ok")).hasSize(1);
+  }
+
   // --- helpers ---------------------------------------------------------------------------------
 
   /** Standard Webhooks verification, written from the specification: any v1 signature may match. */
