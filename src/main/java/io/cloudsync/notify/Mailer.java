@@ -15,6 +15,7 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,9 +94,14 @@ public final class Mailer {
   }
 
   /** Stops claiming; completes once the pass in progress has recorded its results. */
-  public Future<Void> stop() {
+  /**
+   * Stops sending; a pass still running after {@code graceMs} is cut, and a mail it had claimed is
+   * sent again once its lease runs out (at worst twice, as after a node's death).
+   */
+  public Future<Void> stop(long graceMs) {
     stopped = true;
-    return current.eventually(() -> client.close().recover(e -> Future.succeededFuture()));
+    return current.timeout(graceMs, TimeUnit.MILLISECONDS).<Void>mapEmpty().recover(e -> Future.succeededFuture())
+        .eventually(() -> client.close().recover(e -> Future.succeededFuture()));
   }
 
   /** Drops failed mails older than {@link #FAILED_KEPT}, every ten minutes at most, so the outbox stays bounded. */

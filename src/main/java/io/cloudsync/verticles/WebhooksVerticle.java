@@ -149,7 +149,7 @@ public final class WebhooksVerticle extends VerticleBase {
     // one, restarted) sends them again. A relay round still running after its grace is cut too:
     // closing the lock's connection rolls it back, and the next leader does it again.
     return sender.stop(STOP_GRACE_MS)
-        .compose(v -> mailer == null ? Future.succeededFuture() : mailer.stop())
+        .compose(v -> mailer == null ? Future.succeededFuture() : mailer.stop(STOP_GRACE_MS))
         .compose(v -> step.timeout(STOP_GRACE_MS, TimeUnit.MILLISECONDS).recover(e -> Future.succeededFuture()))
         .compose(v -> lock.close())
         .compose(v -> client.close().recover(e -> Future.succeededFuture()));
