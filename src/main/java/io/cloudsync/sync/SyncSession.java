@@ -431,6 +431,12 @@ public final class SyncSession {
           if (ended) {
             return;
           }
+          if (ws.writeQueueFull()) {
+            // A page is up to 200 changes: stop where the queue filled; the drain pulls on from last.
+            told();
+            awaitDrain();
+            return;
+          }
           if (change.getLong("seq") > last && !process(change, null)) {
             // Waiting for a look-up; it carries on from there.
             return;
