@@ -124,6 +124,8 @@ public final class EventBusBridge {
     final Set<String> revokedAddresses = new HashSet<>();
     /** Filtered or snapshot registrations, by address. */
     final Map<String, Stream> streams = new HashMap<>();
+    /** Filtered or snapshot registrations still being checked: they hold a slot of sync.max_filtered_subscriptions. */
+    int pendingStreams;
     /** Presence entries, by address. */
     final Map<String, Presence.Member> present = new HashMap<>();
     Principal principal;
@@ -297,10 +299,15 @@ public final class EventBusBridge {
       return;
     }
     boolean ordered = filter.filters() || snapshot;
-    if (ordered && client.streams.size() >= config.maxFilteredSubscriptions() && !client.streams.containsKey(address)) {
+    if (ordered && client.streams.size() + client.pendingStreams >= config.maxFilteredSubscriptions()
+        && !client.streams.containsKey(address)) {
       refuse(event, address, new ApiException(ErrorCode.VALIDATION_FAILED, "At most "
           + config.maxFilteredSubscriptions() + " registrations per connection may use path_prefix, types or snapshot"));
       return;
+    }
+    // The checks below are asynchronous: reserve the slot now, so registers sent together cannot all pass.
+    if (ordered) {
+      client.pendingStreams++;
     }
     tokens.verify(authorization.substring(BEARER.length()).trim())
         .compose(caller -> access.require(caller.userId(), space, Access.Action.READ).map(caller))
@@ -312,6 +319,9 @@ public final class EventBusBridge {
                   return new Admitted(caller, stream);
                 })))
         .onComplete(checked -> {
+          if (ordered) {
+            client.pendingStreams--;
+          }
           Principal caller = checked.succeeded() ? checked.result().caller() : null;
           Stream stream = checked.succeeded() ? checked.result().stream() : null;
           if (caller != null && clients.get(event.socket()) == client
