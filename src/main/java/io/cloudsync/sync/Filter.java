@@ -22,7 +22,6 @@ import java.util.Set;
  */
 public record Filter(String prefix, Set<String> types) {
   public static final List<String> TYPES = List.of("folder", "file", "document");
-  public static final Filter NONE = new Filter(null, null);
 
   /** The filter of a subscribe message; null fields mean no filter. Throws 400 validation_failed. */
   public static Filter parse(Object prefixValue, Object typesValue, int maxPrefixLength) {

@@ -126,11 +126,6 @@ public final class SpaceFeed {
     return Future.join(done).mapEmpty();
   }
 
-  /** Spaces with at least one listener on this event loop (for metrics and tests). */
-  public int spaces() {
-    return topics.size();
-  }
-
   /**
    * Listens to a space. The future completes once the event-bus consumer is registered. On one
    * node every change committed after that reaches the listener; in a cluster the other nodes
