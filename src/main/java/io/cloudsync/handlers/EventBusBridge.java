@@ -72,12 +72,12 @@ public final class EventBusBridge {
   private final ChangeLog log;
   private final Presence presence;
 
-  public EventBusBridge(Vertx vertx, Pool pool, Presence presence, TokenService tokens, Access access, SpaceFeed feed,
+  public EventBusBridge(Vertx vertx, Pool pool, ChangeLog log, Presence presence, TokenService tokens, Access access, SpaceFeed feed,
                         CloudSyncConfig.Sync config, List<String> corsOrigins) {
     this.vertx = vertx;
     this.pool = pool;
     this.presence = presence;
-    this.log = new ChangeLog(vertx, pool);
+    this.log = log;
     this.tokens = tokens;
     this.access = access;
     this.feed = feed;
