@@ -246,7 +246,7 @@ public final class SyncSession {
       return;
     }
     boolean heavy = filter.filters() || snapshot;
-    if (heavy && subscriptions.values().stream().filter(Subscription::heavy).count()
+    if (heavy && subscriptions.values().stream().filter(s -> s.heavy).count()
         >= ctx.config().maxFilteredSubscriptions()) {
       sendError(ErrorCode.VALIDATION_FAILED.code(), "At most " + ctx.config().maxFilteredSubscriptions()
           + " subscriptions per connection may use path_prefix, types or snapshot", space);
@@ -361,10 +361,6 @@ public final class SyncSession {
       this.told = cursor;
       this.heavy = filter.filters() || snapshot;
       this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
-    }
-
-    boolean heavy() {
-      return heavy;
     }
 
     @Override
