@@ -60,6 +60,8 @@ public final class EventBusBridge {
   private static final Pattern SPACE_ADDRESS = Pattern.compile(Pattern.quote(Addresses.SYNC_SPACE_PREFIX)
       + "[0-9a-fA-F-]{36}");
   private static final String BEARER = "bearer ";
+  /** Separates the node types of a {@code types} header. */
+  private static final Pattern LIST_SEPARATOR = Pattern.compile("\\s*,\\s*");
 
   private final Vertx vertx;
   private final TokenService tokens;
@@ -293,7 +295,7 @@ public final class EventBusBridge {
           config.presenceMaxState());
       Object types = headers.getValue("types");
       filter = Filter.parse(headers.getValue("path_prefix"), types instanceof String list
-          ? new JsonArray(List.of(list.split("\\s*,\\s*"))) : types, config.maxPrefixLength());
+          ? new JsonArray(List.of(LIST_SEPARATOR.split(list))) : types, config.maxPrefixLength());
     } catch (ApiException e) {
       refuse(event, address, e);
       return;
