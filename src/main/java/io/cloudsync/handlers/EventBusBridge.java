@@ -416,7 +416,6 @@ public final class EventBusBridge {
     private static final int PAGE = 200;
     private static final long RETRY_MS = 1_000;
     private static final long CURSOR_MS = 1_000;
-    private static final long RECHECK_MS = 1_000;
 
     final Client client;
     final String address;
@@ -443,14 +442,9 @@ public final class EventBusBridge {
       this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
     }
 
-    /** Once the bridge took the registration: the snapshot, and a look at the head other nodes may have published to before they knew of this one. */
+    /** Once the bridge took the registration: the snapshot, or the changes after the head. */
     void started() {
       pull();
-      vertx.setTimer(RECHECK_MS, id -> {
-        if (!ended) {
-          feed.head(space).onSuccess(this::head);
-        }
-      });
     }
 
     @Override

@@ -44,7 +44,6 @@ public final class SyncSession {
   private static final int PAGE = 200;
   private static final long AUTH_DEADLINE_MS = 10_000;
   private static final long RETRY_READ_MS = 1_000;
-  private static final long NEW_SUBSCRIPTION_RECHECK_MS = 1_000;
   /** How soon after skipping changes a filtered subscription tells the client its cursor moved. */
   static final long CURSOR_FRAME_MS = 1_000;
   /** Presence state changes of one subscription go out at most this often; the latest one wins. */
@@ -290,12 +289,6 @@ public final class SyncSession {
             subscription.enterPresence(presence);
           }
           subscription.pull();
-          // Other cluster nodes may publish a change before they learn of the new consumer.
-          ctx.vertx().setTimer(NEW_SUBSCRIPTION_RECHECK_MS, id -> {
-            if (!subscription.ended && !closed) {
-              ctx.feed().head(space).onSuccess(subscription::head);
-            }
-          });
         });
   }
 
