@@ -124,8 +124,11 @@ public final class SyncSession {
     if (closed) {
       return;
     }
-    if (text.length() > ctx.config().maxMessage()) {
-      close(MESSAGE_TOO_BIG, "messages may be " + ctx.config().maxMessage() + " bytes at most");
+    int max = ctx.config().maxMessage();
+    // A character is 1 to 3 bytes of UTF-8 (a surrogate pair, two characters, is 4): count the bytes only
+    // when the characters alone do not decide.
+    if (text.length() > max || (long) text.length() * 3 > max && text.getBytes(StandardCharsets.UTF_8).length > max) {
+      close(MESSAGE_TOO_BIG, "messages may be " + max + " bytes at most");
       return;
     }
     JsonObject message;
