@@ -36,6 +36,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -60,6 +61,10 @@ public final class EventBusBridge {
   private static final Pattern SPACE_ADDRESS = Pattern.compile(Pattern.quote(Addresses.SYNC_SPACE_PREFIX)
       + "[0-9a-fA-F-]{36}");
   private static final String BEARER = "bearer ";
+  /** How long an ending client's last err may take to go out before its socket is closed anyway. */
+  private static final long CLOSE_WAIT_MS = 1_000;
+  /** Separates the node types of a {@code types} header. */
+  private static final Pattern LIST_SEPARATOR = Pattern.compile("\\s*,\\s*");
 
   private final Vertx vertx;
   private final TokenService tokens;
@@ -72,12 +77,12 @@ public final class EventBusBridge {
   private final ChangeLog log;
   private final Presence presence;
 
-  public EventBusBridge(Vertx vertx, Pool pool, Presence presence, TokenService tokens, Access access, SpaceFeed feed,
+  public EventBusBridge(Vertx vertx, Pool pool, ChangeLog log, Presence presence, TokenService tokens, Access access, SpaceFeed feed,
                         CloudSyncConfig.Sync config, List<String> corsOrigins) {
     this.vertx = vertx;
     this.pool = pool;
     this.presence = presence;
-    this.log = new ChangeLog(vertx, pool);
+    this.log = log;
     this.tokens = tokens;
     this.access = access;
     this.feed = feed;
@@ -124,11 +129,22 @@ public final class EventBusBridge {
     final Set<String> revokedAddresses = new HashSet<>();
     /** Filtered or snapshot registrations, by address. */
     final Map<String, Stream> streams = new HashMap<>();
+    /** Filtered or snapshot registrations still being checked: they hold a slot of sync.max_filtered_subscriptions. */
+    int pendingStreams;
     /** Presence entries, by address. */
     final Map<String, Presence.Member> present = new HashMap<>();
     Principal principal;
     long expiryTimer = -1;
     SpaceFeed.Registration revocations;
+    /**
+     * Characters written to the socket and not yet handed to the network: every transport hands its writes
+     * on at once, so the socket's own write queue never fills and this is what bounds a client that stops
+     * reading, at sync.send_queue.
+     */
+    long queued;
+    /** Whether a message for an unfiltered registration was left out because the queue was full. */
+    boolean dropped;
+    long slowTimer = -1;
 
     Client(SockJSSocket socket) {
       this.socket = socket;
@@ -158,12 +174,76 @@ public final class EventBusBridge {
     }
 
     void end(String code, String message) {
+      end(401, code, message, null);
+    }
+
+    void end(int status, String code, String message, JsonObject cursors) {
       closed();
+      JsonObject err = new JsonObject().put("type", "err").put("failureCode", status).put("failureType", code)
+          .put("message", message);
+      if (cursors != null) {
+        err.put("cursors", cursors);
+      }
       // Closing a SockJS session drops the writes it has not sent yet, and a write from outside the
-      // transport's own context is only sent later: close once the err is out.
-      socket.write(new JsonObject().put("type", "err").put("failureCode", 401).put("failureType", code)
-          .put("message", message).encode())
+      // transport's own context is only sent later: close once the err is out, or after a moment for a
+      // client that does not read.
+      socket.write(err.encode()).timeout(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)
           .onComplete(written -> socket.close());
+    }
+
+    boolean full() {
+      return queued >= config.sendQueue();
+    }
+
+    /** Writes one message, counted against the queue until the transport has sent it. */
+    Future<Void> write(String text) {
+      int size = text.length();
+      queued += size;
+      Future<Void> written = socket.write(text);
+      written.onComplete(w -> {
+        queued -= size;
+        if (slowTimer != -1 && !full()) {
+          drained();
+        }
+      });
+      if (full()) {
+        awaitDrain();
+      }
+      return written;
+    }
+
+    /** The queue is full: unless it drains within sync.slow_consumer_timeout, the client is ended. */
+    void awaitDrain() {
+      if (slowTimer != -1 || clients.get(socket) != this) {
+        return;
+      }
+      slowTimer = vertx.setTimer(config.slowConsumerTimeout() * 1000L, id -> {
+        slowTimer = -1;
+        slow();
+      });
+    }
+
+    void drained() {
+      vertx.cancelTimer(slowTimer);
+      slowTimer = -1;
+      if (dropped) {
+        // Unfiltered registrations are not read back from the log: what was left out is lost to this client.
+        slow();
+        return;
+      }
+      List.copyOf(streams.values()).forEach(Stream::pull);
+    }
+
+    /** Ends a client that did not read, with the cursors of its ordered registrations (not those mid-snapshot). */
+    void slow() {
+      JsonObject cursors = new JsonObject();
+      streams.forEach((address, stream) -> {
+        if (stream.snapshotAfter == null) {
+          cursors.put(stream.space, stream.last);
+        }
+      });
+      end(503, "slow_consumer", "This connection did not read its messages; reconnect, and read the changes "
+          + "after the last ones you have", cursors);
     }
 
     void leavePresence(String address) {
@@ -180,6 +260,10 @@ public final class EventBusBridge {
       List.copyOf(present.keySet()).forEach(this::leavePresence);
       if (expiryTimer != -1) {
         vertx.cancelTimer(expiryTimer);
+      }
+      if (slowTimer != -1) {
+        vertx.cancelTimer(slowTimer);
+        slowTimer = -1;
       }
       if (revocations != null) {
         revocations.cancel();
@@ -209,7 +293,7 @@ public final class EventBusBridge {
       if (reason != null) {
         body.put("reason", reason);
       }
-      client.socket.write(new JsonObject().put("type", "rec").put("address", address).put("body", body).encode());
+      client.write(new JsonObject().put("type", "rec").put("address", address).put("body", body).encode());
     }
   }
 
@@ -231,7 +315,7 @@ public final class EventBusBridge {
           if (previous != null) {
             previous.leave();
           }
-          client.socket.write(new JsonObject().put("type", "rec").put("address", address).put("body", new JsonObject()
+          client.write(new JsonObject().put("type", "rec").put("address", address).put("body", new JsonObject()
               .put("type", "presence").put("space", space).put("you", member.json().getString("id"))
               .put("members", member.members())).encode());
         });
@@ -291,16 +375,21 @@ public final class EventBusBridge {
           config.presenceMaxState());
       Object types = headers.getValue("types");
       filter = Filter.parse(headers.getValue("path_prefix"), types instanceof String list
-          ? new JsonArray(List.of(list.split("\\s*,\\s*"))) : types, config.maxPrefixLength());
+          ? new JsonArray(List.of(LIST_SEPARATOR.split(list))) : types, config.maxPrefixLength());
     } catch (ApiException e) {
       refuse(event, address, e);
       return;
     }
     boolean ordered = filter.filters() || snapshot;
-    if (ordered && client.streams.size() >= config.maxFilteredSubscriptions() && !client.streams.containsKey(address)) {
+    if (ordered && client.streams.size() + client.pendingStreams >= config.maxFilteredSubscriptions()
+        && !client.streams.containsKey(address)) {
       refuse(event, address, new ApiException(ErrorCode.VALIDATION_FAILED, "At most "
           + config.maxFilteredSubscriptions() + " registrations per connection may use path_prefix, types or snapshot"));
       return;
+    }
+    // The checks below are asynchronous: reserve the slot now, so registers sent together cannot all pass.
+    if (ordered) {
+      client.pendingStreams++;
     }
     tokens.verify(authorization.substring(BEARER.length()).trim())
         .compose(caller -> access.require(caller.userId(), space, Access.Action.READ).map(caller))
@@ -312,6 +401,9 @@ public final class EventBusBridge {
                   return new Admitted(caller, stream);
                 })))
         .onComplete(checked -> {
+          if (ordered) {
+            client.pendingStreams--;
+          }
           Principal caller = checked.succeeded() ? checked.result().caller() : null;
           Stream stream = checked.succeeded() ? checked.result().stream() : null;
           if (caller != null && clients.get(event.socket()) == client
@@ -367,7 +459,12 @@ public final class EventBusBridge {
     return value instanceof String text ? text : null;
   }
 
-  /** Whether a message may go out to this browser; drops the {@code v} field of the internal envelope. */
+  /**
+   * Writes a message of an unfiltered registration to this browser, without the {@code v} field of the
+   * internal envelope, through the client's bounded queue; always answers false, so that the bridge writes
+   * nothing itself. A message that finds the queue full is left out, and the client is ended with
+   * {@code slow_consumer}.
+   */
   private boolean receive(BridgeEvent event, Client client) {
     JsonObject message = event.getRawMessage();
     String address = message.getString("address", "");
@@ -378,20 +475,27 @@ public final class EventBusBridge {
       // The stream writes this address's messages itself, in order, from the space's feed.
       return false;
     }
-    if (message.getValue("body") instanceof JsonObject body) {
-      JsonObject clean = body.copy();
-      clean.remove(Bus.VERSION_FIELD);
-      event.setRawMessage(message.copy().put("body", clean));
-      boolean removed = ChangeLog.removes(body, client.principal.userId());
-      if (removed || ChangeLog.SPACE_DELETED.equals(body.getString("notice"))) {
-        client.revokedAddresses.add(address);
-        client.leavePresence(address);
-        vertx.runOnContext(v -> event.socket().write(new JsonObject().put("type", "err").put("address", address)
-            .put("failureCode", 403).put("failureType", "access_revoked")
-            .put("message", removed ? "You are no longer a member of this space" : "The space was deleted").encode()));
-      }
+    if (client.full()) {
+      client.dropped = true;
+      client.awaitDrain();
+      return false;
     }
-    return true;
+    if (!(message.getValue("body") instanceof JsonObject body)) {
+      client.write(message.encode());
+      return false;
+    }
+    JsonObject clean = body.copy();
+    clean.remove(Bus.VERSION_FIELD);
+    client.write(message.copy().put("body", clean).encode());
+    boolean removed = ChangeLog.removes(body, client.principal.userId());
+    if (removed || ChangeLog.SPACE_DELETED.equals(body.getString("notice"))) {
+      client.revokedAddresses.add(address);
+      client.leavePresence(address);
+      client.write(new JsonObject().put("type", "err").put("address", address)
+          .put("failureCode", 403).put("failureType", "access_revoked")
+          .put("message", removed ? "You are no longer a member of this space" : "The space was deleted").encode());
+    }
+    return false;
   }
 
   /**
@@ -404,7 +508,6 @@ public final class EventBusBridge {
     private static final int PAGE = 200;
     private static final long RETRY_MS = 1_000;
     private static final long CURSOR_MS = 1_000;
-    private static final long RECHECK_MS = 1_000;
 
     final Client client;
     final String address;
@@ -431,14 +534,9 @@ public final class EventBusBridge {
       this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
     }
 
-    /** Once the bridge took the registration: the snapshot, and a look at the head other nodes may have published to before they knew of this one. */
+    /** Once the bridge took the registration: the snapshot, or the changes after the head. */
     void started() {
       pull();
-      vertx.setTimer(RECHECK_MS, id -> {
-        if (!ended) {
-          feed.head(space).onSuccess(this::head);
-        }
-      });
     }
 
     @Override
@@ -450,7 +548,7 @@ public final class EventBusBridge {
       JsonObject change = live.change().copy();
       change.remove(Bus.VERSION_FIELD);
       seen = Math.max(seen, seq);
-      if (seq == last + 1 && !reading && snapshotAfter == null) {
+      if (seq == last + 1 && !reading && snapshotAfter == null && !client.full()) {
         if (process(change)) {
           told();
         }
@@ -478,6 +576,11 @@ public final class EventBusBridge {
       if (ended || reading) {
         return;
       }
+      if (client.full()) {
+        // The drain pulls on.
+        client.awaitDrain();
+        return;
+      }
       if (snapshotAfter != null) {
         snapshotPage();
         return;
@@ -497,6 +600,11 @@ public final class EventBusBridge {
         }
         for (Object each : read.result().getJsonArray("changes")) {
           JsonObject change = (JsonObject) each;
+          if (!ended && client.full()) {
+            told();
+            client.awaitDrain();
+            return;
+          }
           if (ended || change.getLong("seq") > last && !process(change)) {
             return;
           }
@@ -586,7 +694,7 @@ public final class EventBusBridge {
     }
 
     Future<Void> write(JsonObject body) {
-      return client.socket.write(new JsonObject().put("type", "rec").put("address", address).put("body", body).encode());
+      return client.write(new JsonObject().put("type", "rec").put("address", address).put("body", body).encode());
     }
 
     void revoke(String message) {

@@ -38,10 +38,6 @@ public final class ChangeFilter {
     return TreeView.load(pool, space, seq, maxFolders).map(view -> new ChangeFilter(filter, pool, space, view));
   }
 
-  public Filter filter() {
-    return filter;
-  }
-
   /**
    * The next change (the one after the previous decision) as the client gets it: the change itself,
    * a marked copy when it crossed the prefix, or null to skip it. Completes at once unless it must

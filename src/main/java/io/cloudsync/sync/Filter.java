@@ -2,6 +2,7 @@ package io.cloudsync.sync;
 
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
+import io.cloudsync.files.Names;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.text.Normalizer;
@@ -21,7 +22,6 @@ import java.util.Set;
  */
 public record Filter(String prefix, Set<String> types) {
   public static final List<String> TYPES = List.of("folder", "file", "document");
-  public static final Filter NONE = new Filter(null, null);
 
   /** The filter of a subscribe message; null fields mean no filter. Throws 400 validation_failed. */
   public static Filter parse(Object prefixValue, Object typesValue, int maxPrefixLength) {
@@ -54,22 +54,29 @@ public record Filter(String prefix, Set<String> types) {
     return new Filter(prefix, types == null ? null : Set.copyOf(types));
   }
 
-  /** {@code /A//b/} → {@code /a/b}; {@code /} → null (the whole space). Segments must be names. */
+  /**
+   * {@code /A/b/} → {@code /a/b}; {@code /} → null (the whole space). Segments must be names as
+   * {@link Names#path} takes them, as for the documents query's {@code path_prefix}.
+   */
   static String normalize(String raw) {
     if (!raw.startsWith("/")) {
       throw bad("\"path_prefix\" must start with '/'");
     }
+    String trimmed = raw.replaceAll("^/+|/+$", "");
+    if (trimmed.isEmpty()) {
+      return null;
+    }
+    List<String> segments;
+    try {
+      segments = Names.path(trimmed);
+    } catch (ApiException notAName) {
+      throw bad("\"path_prefix\" is not a folder path: " + notAName.getMessage());
+    }
     StringBuilder path = new StringBuilder();
-    for (String segment : raw.split("/")) {
-      if (segment.isEmpty()) {
-        continue;
-      }
-      if (segment.equals(".") || segment.equals("..") || segment.codePoints().anyMatch(Character::isISOControl)) {
-        throw bad("\"path_prefix\" holds a segment that is not a name: " + segment);
-      }
+    for (String segment : segments) {
       path.append('/').append(key(segment));
     }
-    return path.isEmpty() ? null : path.toString();
+    return path.toString();
   }
 
   /** A name as paths compare it. */

@@ -126,11 +126,6 @@ public final class Presence {
     });
   }
 
-  /** Spaces this event loop follows presence of (for tests and metrics). */
-  public int spaces() {
-    return rooms.size();
-  }
-
   private record Heard(JsonObject entry, long expiresAt) {
   }
 

@@ -40,6 +40,8 @@ public final class SpaceFeed {
 
   /** How long a change that arrived before one it follows waits for it before it is handed over anyway. */
   static final long REORDER_MILLIS = 250;
+  /** How long after a space's consumer is registered its head is read once, for publishes other nodes sent before they knew of it. */
+  static final long NEW_CONSUMER_RECHECK_MILLIS = 1_000;
 
   /** A live change as delivered: the change and its {@code {"type":"change",...}} frame, encoded once. */
   public static final class LiveChange {
@@ -126,17 +128,13 @@ public final class SpaceFeed {
     return Future.join(done).mapEmpty();
   }
 
-  /** Spaces with at least one listener on this event loop (for metrics and tests). */
-  public int spaces() {
-    return topics.size();
-  }
-
   /**
    * Listens to a space. The future completes once the event-bus consumer is registered. On one
    * node every change committed after that reaches the listener; in a cluster the other nodes
    * learn of a new registration a moment later, so a change committed in between may reach this
-   * node only with the next one or the periodic head check. Callers therefore read the log after
-   * listening and check the head once more shortly after (see {@link #head}).
+   * node only with the next one or a head check. The feed therefore reads the head once more
+   * {@link #NEW_CONSUMER_RECHECK_MILLIS} after it registers a space's consumer and tells the
+   * listeners ({@link Listener#head}); callers read the log after listening for what came before.
    */
   public Future<Registration> listen(String spaceId, Listener listener) {
     if (closed) {
@@ -179,6 +177,21 @@ public final class SpaceFeed {
       this.spaceId = spaceId;
       this.consumer = vertx.eventBus().consumer(Addresses.SYNC_SPACE_PREFIX + spaceId, message -> deliver(message.body()));
       this.ready = consumer.completion();
+      ready.onSuccess(v -> vertx.setTimer(NEW_CONSUMER_RECHECK_MILLIS, id -> recheck()));
+    }
+
+    /** Tells the listeners the head once, for changes other nodes published before they knew of this consumer. */
+    void recheck() {
+      if (closed || topics.get(spaceId) != this) {
+        return;
+      }
+      head(spaceId).onSuccess(seq -> {
+        if (topics.get(spaceId) == this) {
+          for (Listener listener : List.copyOf(listeners)) {
+            listener.head(seq);
+          }
+        }
+      });
     }
 
     void deliver(JsonObject body) {

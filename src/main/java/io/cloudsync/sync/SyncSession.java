@@ -44,7 +44,6 @@ public final class SyncSession {
   private static final int PAGE = 200;
   private static final long AUTH_DEADLINE_MS = 10_000;
   private static final long RETRY_READ_MS = 1_000;
-  private static final long NEW_SUBSCRIPTION_RECHECK_MS = 1_000;
   /** How soon after skipping changes a filtered subscription tells the client its cursor moved. */
   static final long CURSOR_FRAME_MS = 1_000;
   /** Presence state changes of one subscription go out at most this often; the latest one wins. */
@@ -125,8 +124,11 @@ public final class SyncSession {
     if (closed) {
       return;
     }
-    if (text.length() > ctx.config().maxMessage()) {
-      close(MESSAGE_TOO_BIG, "messages may be " + ctx.config().maxMessage() + " bytes at most");
+    int max = ctx.config().maxMessage();
+    // A character is 1 to 3 bytes of UTF-8 (a surrogate pair, two characters, is 4): count the bytes only
+    // when the characters alone do not decide.
+    if (text.length() > max || (long) text.length() * 3 > max && text.getBytes(StandardCharsets.UTF_8).length > max) {
+      close(MESSAGE_TOO_BIG, "messages may be " + max + " bytes at most");
       return;
     }
     JsonObject message;
@@ -246,7 +248,7 @@ public final class SyncSession {
       return;
     }
     boolean heavy = filter.filters() || snapshot;
-    if (heavy && subscriptions.values().stream().filter(Subscription::heavy).count()
+    if (heavy && subscriptions.values().stream().filter(s -> s.heavy).count()
         >= ctx.config().maxFilteredSubscriptions()) {
       sendError(ErrorCode.VALIDATION_FAILED.code(), "At most " + ctx.config().maxFilteredSubscriptions()
           + " subscriptions per connection may use path_prefix, types or snapshot", space);
@@ -290,12 +292,6 @@ public final class SyncSession {
             subscription.enterPresence(presence);
           }
           subscription.pull();
-          // Other cluster nodes may publish a change before they learn of the new consumer.
-          ctx.vertx().setTimer(NEW_SUBSCRIPTION_RECHECK_MS, id -> {
-            if (!subscription.ended && !closed) {
-              ctx.feed().head(space).onSuccess(subscription::head);
-            }
-          });
         });
   }
 
@@ -363,10 +359,6 @@ public final class SyncSession {
       this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
     }
 
-    boolean heavy() {
-      return heavy;
-    }
-
     @Override
     public void change(SpaceFeed.LiveChange change) {
       long seq = change.seq();
@@ -429,6 +421,12 @@ public final class SyncSession {
         for (Object each : page.getJsonArray("changes")) {
           JsonObject change = (JsonObject) each;
           if (ended) {
+            return;
+          }
+          if (ws.writeQueueFull()) {
+            // A page is up to 200 changes: stop where the queue filled; the drain pulls on from last.
+            told();
+            awaitDrain();
             return;
           }
           if (change.getLong("seq") > last && !process(change, null)) {

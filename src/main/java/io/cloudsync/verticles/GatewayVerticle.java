@@ -264,12 +264,13 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/api/v1/spaces/:space/members").handler(authn::require).handler(spaces::addMember);
     router.put("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::putMember);
     router.delete("/api/v1/spaces/:space/members/:user").handler(authn::require).handler(spaces::removeMember);
-    SyncSession.Context sessions = new SyncSession.Context(vertx, feed, new ChangeLog(vertx, services.pool()),
+    ChangeLog changeLog = new ChangeLog(vertx, services.pool());
+    SyncSession.Context sessions = new SyncSession.Context(vertx, feed, changeLog,
         services.pool(), presence, access, services.tokens(), services.config().sync());
     SyncHandler sync = new SyncHandler(sessions, http.corsOrigins());
     router.get("/api/v1/spaces/:space/changes").handler(authn::require).handler(sync::changes);
     router.get("/api/v1/sync").handler(sync::sync).handler(authn::require);
-    bridge = new EventBusBridge(vertx, services.pool(), presence, services.tokens(), access, feed,
+    bridge = new EventBusBridge(vertx, services.pool(), changeLog, presence, services.tokens(), access, feed,
         services.config().sync(), http.corsOrigins());
     router.route("/eventbus/*").subRouter(bridge.router());
 

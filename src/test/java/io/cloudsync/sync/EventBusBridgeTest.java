@@ -74,10 +74,14 @@ class EventBusBridgeTest {
    * bridge refuses.
    */
   private static void listen(SockJsClient client, String token, String space) {
+    listen(files, client, token, space);
+  }
+
+  private static void listen(FilesFixture server, SockJsClient client, String token, String space) {
     client.register(address(space), token);
     long deadline = System.currentTimeMillis() + 5000;
     while (System.currentTimeMillis() < deadline) {
-      files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", UUID.randomUUID().toString()));
+      server.vertx.eventBus().publish(address(space), new JsonObject().put("probe", UUID.randomUUID().toString()));
       JsonObject message = client.inbox().poll(100);
       if (message != null && "err".equals(message.getString("type"))) {
         throw new AssertionError("registering " + address(space) + " was refused: " + message);
@@ -453,6 +457,40 @@ class EventBusBridgeTest {
         expect(files.send(HttpMethod.POST, "/api/v1/admin/users/" + disabled.getString("id") + "/disable",
             adminToken, null), 200);
         assertEndedWithin1s(client, "account_disabled");
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("end a browser that stops reading with slow_consumer rather than queue every change for it")
+  void slowConsumer(Servers servers) {
+    try (FilesFixture small = FilesFixture.start(servers, new JsonObject()
+        .put("sync.send_queue", "4k")
+        .put("sync.slow_consumer_timeout", 1))) {
+      JsonObject owner = small.user("slow-browser");
+      String token = owner.getString("token");
+      String space = small.space(token, "Busy", null).getString("id");
+      try (SockJsClient client = SockJsClient.connect(small.vertx, small.api.port(), Transport.WEBSOCKET)) {
+        listen(small, client, token, space);
+        client.inbox().drain();
+        client.pause();
+        // Far more than any socket buffer holds: 4,000 messages of ~8 KB.
+        int published = 4000;
+        String padding = "x".repeat(8000);
+        for (int i = 1; i <= published; i++) {
+          small.vertx.eventBus().publish(address(space), new JsonObject().put("probe", i).put("padding", padding));
+        }
+        small.vertx.timer(2500).await();
+        client.resume();
+
+        List<JsonObject> messages = client.inbox().until(m -> "err".equals(m.getString("type")), 20_000);
+        JsonObject error = messages.get(0);
+        assertThat(error.getString("failureType")).isEqualTo("slow_consumer");
+        assertThat(error.getString("message")).isNotBlank();
+        long delivered = messages.stream().filter(EventBusBridgeTest::isProbe).count();
+        assertThat(delivered).as("messages queued for a client that did not read").isLessThan(published);
+        assertThat(client.closeFrame(10_000).getInteger(0)).isEqualTo(3000);
+        client.awaitDisconnected(10_000);
       }
     }
   }

@@ -373,6 +373,11 @@ class LiveFilterTest {
       assertThat(client.nextOfType("error", 5000).getString("code")).isEqualTo("validation_failed");
       client.send(subscribe.copy().put("path_prefix", "relative/path"));
       assertThat(client.nextOfType("error", 5000).getString("code")).isEqualTo("validation_failed");
+      // Segments are names as the documents query's path_prefix takes them.
+      for (String notAPath : List.of("/a//b", "/a\\b")) {
+        client.send(subscribe.copy().put("path_prefix", notAPath));
+        assertThat(client.nextOfType("error", 5000).getString("code")).as(notAPath).isEqualTo("validation_failed");
+      }
       client.send(subscribe.copy().put("types", new JsonArray().add("symlink")));
       assertThat(client.nextOfType("error", 5000).getString("message")).contains("folder", "file", "document");
       client.send(subscribe.copy().put("snapshot", true).put("cursor", 3));

@@ -281,6 +281,15 @@ public final class SockJsClient implements AutoCloseable {
     return closeFrame.isDone() || disconnected.isDone();
   }
 
+  /** Stops reading the WebSocket transport, as a browser tab that hangs does; {@link #resume} reads on. */
+  public void pause() {
+    webSocket.pause();
+  }
+
+  public void resume() {
+    webSocket.resume();
+  }
+
   public int heartbeats() {
     return heartbeats.get();
   }

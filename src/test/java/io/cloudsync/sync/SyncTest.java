@@ -170,6 +170,11 @@ class SyncTest {
       client.send(new JsonObject().put("type", "ping").put("pad", "x".repeat(5000)));
       assertThat(client.closeCode(5000)).isEqualTo((short) 1009);
     }
+    try (LiveClient client = live(owner.getString("token"))) {
+      // 2,500 characters, 5,000 bytes of UTF-8: sync.max_message counts bytes.
+      client.send(new JsonObject().put("type", "ping").put("pad", "é".repeat(2500)));
+      assertThat(client.closeCode(5000)).isEqualTo((short) 1009);
+    }
   }
 
   @Test
