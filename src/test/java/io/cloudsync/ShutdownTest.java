@@ -3,6 +3,8 @@ package io.cloudsync;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.cloudsync.sync.LiveClient;
+import io.cloudsync.test.Api;
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
 import io.cloudsync.test.TestCloudSync;
@@ -48,6 +50,28 @@ class ShutdownTest {
       assertThat(response.getInteger("status")).isEqualTo(405);
       assertThat(response.getJsonObject("body").getString("code")).isEqualTo("method_not_allowed");
       closing.await();
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  @Test
+  @DisplayName("tells live sync connections to reconnect elsewhere instead of holding the shutdown up")
+  void endsLiveConnections(Servers servers) {
+    Vertx vertx = Vertx.vertx();
+    try {
+      CloudSyncHandle handle = TestCloudSync.deploy(vertx, TestCloudSync.config(servers).put("http.shutdown_timeout", 30));
+      String token = new Api(vertx, handle.httpPort()).newUser("shutdown-live@example.com");
+      LiveClient client = LiveClient.connect(vertx, handle.httpPort(), token);
+      assertThat(client.nextOfType("authenticated", 5000)).isNotNull();
+
+      long started = System.currentTimeMillis();
+      Future<Void> closing = handle.close();
+      JsonObject error = client.nextOfType("error", 5000);
+      assertThat(error.getString("code")).isEqualTo("shutting_down");
+      assertThat(client.closeCode(5000)).isEqualTo((short) 1001);
+      closing.await();
+      assertThat(System.currentTimeMillis() - started).as("no wait for the 30 s shutdown timeout").isLessThan(15_000);
     } finally {
       vertx.close().await();
     }

@@ -6,6 +6,8 @@ import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.sync.SpaceFeed;
 import io.cloudsync.sync.SyncSession;
+import io.cloudsync.sync.SyncSocket;
+import io.netty.channel.WriteBufferWaterMark;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpHeaders;
@@ -20,10 +22,14 @@ import java.util.List;
 public final class SyncHandler {
   private final SyncSession.Context sessions;
   private final List<String> corsOrigins;
+  /** The send queue of every sync connection: full past {@code sync.send_queue} bytes, drained at half. */
+  private final WriteBufferWaterMark sendQueue;
 
   public SyncHandler(SyncSession.Context sessions, List<String> corsOrigins) {
     this.sessions = sessions;
     this.corsOrigins = corsOrigins;
+    int max = sessions.config().sendQueue();
+    this.sendQueue = new WriteBufferWaterMark(max / 2, max);
   }
 
   /** Upgrades to a sync session; a token in the header authenticates at once, else the first message must. */
@@ -43,9 +49,8 @@ public final class SyncHandler {
       return;
     }
     Principal caller = Principal.of(ctx);
-    ctx.request().toWebSocket()
-        .onSuccess(ws -> new SyncSession(ws, sessions).start(caller))
-        .onFailure(ctx::fail);
+    SyncSocket socket = SyncSocket.accept(ctx.request(), sessions.config().maxMessage(), sendQueue);
+    new SyncSession(socket, sessions).start(caller);
   }
 
   /** The change log after a cursor; with {@code wait=S} an empty answer waits up to S seconds for a change. */

@@ -10,13 +10,10 @@ import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.files.ChangeLog;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,7 +36,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Runs entirely on the event loop of the WebSocket's gateway verticle.
  */
-public final class SyncSession {
+public final class SyncSession implements SyncSocket.Listener {
   private static final Logger LOG = LoggerFactory.getLogger(SyncSession.class);
   private static final int PAGE = 200;
   private static final long AUTH_DEADLINE_MS = 10_000;
@@ -62,7 +59,7 @@ public final class SyncSession {
                         TokenService tokens, CloudSyncConfig.Sync config) {
   }
 
-  private final ServerWebSocket ws;
+  private final SyncSocket ws;
   private final Context ctx;
   private final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
   private final List<Long> timers = new ArrayList<>();
@@ -73,27 +70,14 @@ public final class SyncSession {
   private long lastHeard = System.currentTimeMillis();
   private boolean closed;
 
-  public SyncSession(ServerWebSocket ws, Context ctx) {
+  public SyncSession(SyncSocket ws, Context ctx) {
     this.ws = ws;
     this.ctx = ctx;
   }
 
   /** Starts the session; {@code fromHeader} is the caller when the upgrade carried a valid token. */
   public void start(Principal fromHeader) {
-    ws.setWriteQueueMaxSize(ctx.config().sendQueue());
-    ws.textMessageHandler(this::onText);
-    ws.binaryMessageHandler(data -> close(UNSUPPORTED_DATA, "binary messages are not part of the protocol"));
-    ws.pongHandler(pong -> lastHeard = System.currentTimeMillis());
-    ws.exceptionHandler(e -> {
-      // Vert.x reports a message over the server's aggregation cap this way.
-      if (e instanceof IllegalStateException) {
-        close(MESSAGE_TOO_BIG, "message too big");
-      } else {
-        LOG.debug("Sync connection failed: {}", e.getMessage());
-      }
-    });
-    ws.closeHandler(v -> cleanUp());
-    ws.drainHandler(v -> drained());
+    ws.listener(this);
     Vertx vertx = ctx.vertx();
     long pingMillis = ctx.config().pingInterval() * 1000L;
     long idleMillis = ctx.config().idleTimeout() * 1000L;
@@ -102,7 +86,7 @@ public final class SyncSession {
         fail("idle_timeout", "Nothing was heard from this connection for " + ctx.config().idleTimeout() + " s",
             GOING_AWAY);
       } else if (!ws.isClosed()) {
-        ws.writePing(Buffer.buffer("cs"));
+        ws.writePing();
       }
     }));
     timers.add(vertx.setTimer(ctx.config().maxSession() * 1000L, id -> fail("session_expired",
@@ -119,16 +103,10 @@ public final class SyncSession {
     }
   }
 
-  private void onText(String text) {
+  @Override
+  public void onText(String text) {
     lastHeard = System.currentTimeMillis();
     if (closed) {
-      return;
-    }
-    int max = ctx.config().maxMessage();
-    // A character is 1 to 3 bytes of UTF-8 (a surrogate pair, two characters, is 4): count the bytes only
-    // when the characters alone do not decide.
-    if (text.length() > max || (long) text.length() * 3 > max && text.getBytes(StandardCharsets.UTF_8).length > max) {
-      close(MESSAGE_TOO_BIG, "messages may be " + max + " bytes at most");
       return;
     }
     JsonObject message;
@@ -155,6 +133,36 @@ public final class SyncSession {
       case "ping" -> send(new JsonObject().put("type", "pong"));
       default -> close(POLICY_VIOLATION, "unknown message type");
     }
+  }
+
+  @Override
+  public void onBinary() {
+    close(UNSUPPORTED_DATA, "binary messages are not part of the protocol");
+  }
+
+  @Override
+  public void onPong() {
+    lastHeard = System.currentTimeMillis();
+  }
+
+  @Override
+  public void onTooBig() {
+    close(MESSAGE_TOO_BIG, "messages may be " + ctx.config().maxMessage() + " bytes at most");
+  }
+
+  @Override
+  public void onDrained() {
+    drained();
+  }
+
+  @Override
+  public void onShutdown() {
+    fail("shutting_down", "This server is shutting down; reconnect and subscribe with your cursors", GOING_AWAY);
+  }
+
+  @Override
+  public void onClosed() {
+    cleanUp();
   }
 
   private void auth(JsonObject message) {

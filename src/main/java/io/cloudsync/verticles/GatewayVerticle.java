@@ -80,8 +80,9 @@ public final class GatewayVerticle extends VerticleBase {
     feed = new SpaceFeed(vertx, services.pool());
     presence = new Presence(vertx, services.config().sync());
     router = router(http);
-    // Twice the allowed message size: the sessions close with 1009 (too big) above the limit
-    // themselves; frames past this hard cap are dropped with the connection by Netty.
+    // For the SockJS bridge's WebSockets (the raw /api/v1/sync socket enforces sync.max_message
+    // itself): twice the allowed message size; the bridge refuses what is over the limit, frames
+    // past this hard cap are dropped with the connection by Netty.
     int wsCap = services.config().sync().maxMessage() * 2;
     HttpServerOptions options = new HttpServerOptions()
         .setCompressionSupported(true)

@@ -12,6 +12,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketFrame;
 import io.vertx.sqlclient.Tuple;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -174,6 +175,53 @@ class SyncTest {
       // 2,500 characters, 5,000 bytes of UTF-8: sync.max_message counts bytes.
       client.send(new JsonObject().put("type", "ping").put("pad", "é".repeat(2500)));
       assertThat(client.closeCode(5000)).isEqualTo((short) 1009);
+    }
+  }
+
+  @Test
+  @DisplayName("assemble fragmented messages within the size limit, answer pings and speak permessage-deflate")
+  void frames() {
+    JsonObject owner = files.user("frames");
+    String token = owner.getString("token");
+    try (LiveClient client = live(token)) {
+      client.nextOfType("authenticated", 5000);
+      client.socket().writeFrame(WebSocketFrame.textFrame("{\"type\":", false)).await();
+      client.socket().writeFrame(WebSocketFrame.continuationFrame(Buffer.buffer(" \"pi"), false)).await();
+      client.socket().writeFrame(WebSocketFrame.continuationFrame(Buffer.buffer("ng\"}"), true)).await();
+      assertThat(client.nextOfType("pong", 5000)).isNotNull();
+
+      CompletableFuture<Buffer> pong = new CompletableFuture<>();
+      client.socket().pongHandler(pong::complete);
+      client.socket().writePing(Buffer.buffer("are you there")).await();
+      assertThat(pong.join().toString()).isEqualTo("are you there");
+    }
+    try (LiveClient client = live(token)) {
+      // Three fragments of 2,000 bytes: each fits, the message (6,000 bytes) does not.
+      client.socket().writeFrame(WebSocketFrame.textFrame("{\"pad\":\"" + "x".repeat(1990), false)).await();
+      client.socket().writeFrame(WebSocketFrame.continuationFrame(Buffer.buffer("x".repeat(2000)), false)).await();
+      client.socket().writeFrame(WebSocketFrame.continuationFrame(Buffer.buffer("x".repeat(2000)), true)).await();
+      assertThat(client.closeCode(5000)).isEqualTo((short) 1009);
+    }
+    try (LiveClient client = live(token)) {
+      // 0xC3 0x28 is no UTF-8 sequence.
+      client.socket().writeFrame(WebSocketFrame.textFrame("{\"type\":\"", false)).await();
+      client.socket().writeFrame(WebSocketFrame.continuationFrame(Buffer.buffer(new byte[] {(byte) 0xC3, 0x28, '"', '}'}),
+          true)).await();
+      assertThat(client.closeCode(5000)).isEqualTo((short) 1007);
+    }
+    try (LiveClient client = live(token)) {
+      client.socket().writeFrame(WebSocketFrame.continuationFrame(Buffer.buffer("{}"), true)).await();
+      assertThat(client.closeCode(5000)).isEqualTo((short) 1002);
+    }
+
+    String space = files.space(token, "Deflated", null).getString("id");
+    try (LiveClient client = LiveClient.connect(files.vertx, files.api.port(), token,
+        new WebSocketClientOptions().setTryUsePerMessageCompression(true), null)) {
+      assertThat(client.socket().headers().get("Sec-WebSocket-Extensions")).contains("permessage-deflate");
+      client.subscribe(space, head(token, space));
+      folders(token, space, 3, "deflated");
+      long last = head(token, space);
+      assertThat(client.changesUntil(space, last, 10_000)).isEqualTo(range(last - 2, last));
     }
   }
 
