@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -43,11 +44,14 @@ public final class SpaceFeed {
   /** How long after a space's consumer is registered its head is read once, for publishes other nodes sent before they knew of it. */
   static final long NEW_CONSUMER_RECHECK_MILLIS = 1_000;
 
-  /** A live change as delivered: the change and its {@code {"type":"change",...}} frame, encoded once. */
+  /**
+   * A live change as delivered: the change and its {@code {"type":"change",...}} frame, encoded to
+   * UTF-8 once for every socket of the event loop (the sockets only read it).
+   */
   public static final class LiveChange {
     private final JsonObject change;
     private final long seq;
-    private String frame;
+    private byte[] frame;
 
     LiveChange(JsonObject change) {
       this.change = change;
@@ -62,7 +66,7 @@ public final class SpaceFeed {
       return seq;
     }
 
-    public String frame() {
+    public byte[] frame() {
       if (frame == null) {
         frame = frameOf(change);
       }
@@ -294,14 +298,14 @@ public final class SpaceFeed {
         .onFailure(e -> LOG.debug("Checking the newest changes of {} spaces failed: {}", ids.size(), e.getMessage()));
   }
 
-  /** The {@code {"type":"change",...}} frame of a change as the log renders it. */
-  static String frameOf(JsonObject change) {
+  /** The {@code {"type":"change",...}} frame of a change as the log renders it, in UTF-8. */
+  static byte[] frameOf(JsonObject change) {
     JsonObject frame = new JsonObject().put("type", "change");
     change.forEach(entry -> {
       if (!entry.getKey().equals(Bus.VERSION_FIELD)) {
         frame.put(entry.getKey(), entry.getValue());
       }
     });
-    return frame.encode();
+    return frame.encode().getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -550,7 +550,7 @@ public final class SyncSession implements SyncSocket.Listener {
       });
     }
 
-    void deliver(JsonObject change, String frame) {
+    void deliver(JsonObject change, byte[] frame) {
       ws.writeTextMessage(frame);
       last = change.getLong("seq");
       told = last;

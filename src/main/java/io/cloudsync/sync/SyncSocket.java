@@ -187,6 +187,14 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
     channel.writeAndFlush(new TextWebSocketFrame(ByteBufUtil.writeUtf8(channel.alloc(), text)), channel.voidPromise());
   }
 
+  /** Sends one text message already in UTF-8; the bytes are only read, so one array may serve many sockets. */
+  public void writeTextMessage(byte[] utf8) {
+    if (closeSent) {
+      return;
+    }
+    channel.writeAndFlush(new TextWebSocketFrame(Unpooled.wrappedBuffer(utf8)), channel.voidPromise());
+  }
+
   public void writePing() {
     if (!closeSent) {
       channel.writeAndFlush(new PingWebSocketFrame(Unpooled.wrappedBuffer(PING)),
