@@ -76,6 +76,20 @@ public final class EventBusBridge {
   private final Pool pool;
   private final ChangeLog log;
   private final Presence presence;
+  /**
+   * The newest change sent on each address, as the {@code rec} text every browser registered there
+   * gets: encoded for the first and reused for the others. Bounded: an address that falls out is
+   * only encoded again.
+   */
+  private final Map<String, Rec> lastRec = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Rec> eldest) {
+      return size() > 1024;
+    }
+  };
+
+  private record Rec(long seq, String text) {
+  }
 
   public EventBusBridge(Vertx vertx, Pool pool, ChangeLog log, Presence presence, TokenService tokens, Access access, SpaceFeed feed,
                         CloudSyncConfig.Sync config, List<String> corsOrigins) {
@@ -484,9 +498,7 @@ public final class EventBusBridge {
       client.write(message.encode());
       return false;
     }
-    JsonObject clean = body.copy();
-    clean.remove(Bus.VERSION_FIELD);
-    client.write(message.copy().put("body", clean).encode());
+    client.write(rec(address, message, body));
     boolean removed = ChangeLog.removes(body, client.principal.userId());
     if (removed || ChangeLog.SPACE_DELETED.equals(body.getString("notice"))) {
       client.revokedAddresses.add(address);
@@ -496,6 +508,22 @@ public final class EventBusBridge {
           .put("message", removed ? "You are no longer a member of this space" : "The space was deleted").encode());
     }
     return false;
+  }
+
+  /** The {@code rec} text of a message for an unfiltered registration, without the internal {@code v} field. */
+  private String rec(String address, JsonObject message, JsonObject body) {
+    Long seq = body.getValue("seq") instanceof Number number ? number.longValue() : null;
+    Rec cached = seq == null ? null : lastRec.get(address);
+    if (cached != null && cached.seq() == seq) {
+      return cached.text();
+    }
+    JsonObject clean = body.copy();
+    clean.remove(Bus.VERSION_FIELD);
+    String text = message.copy().put("body", clean).encode();
+    if (seq != null) {
+      lastRec.put(address, new Rec(seq, text));
+    }
+    return text;
   }
 
   /**
