@@ -71,7 +71,12 @@ public final class Database {
   }
 
   private static Pool pool(Vertx vertx, PgConnectOptions options, CloudSyncConfig config) {
-    options.setReconnectAttempts(2).setReconnectInterval(500);
+    // Each connection keeps its statements prepared: a statement that is not needs a round trip to
+    // prepare before it runs, and holds back whatever is pipelined behind it until then. Each run
+    // is still planned for its own parameters, as an unprepared one was: a generic plan would
+    // serve a rare name and a common prefix alike.
+    options.setReconnectAttempts(2).setReconnectInterval(500).setCachePreparedStatements(true)
+        .addProperty("plan_cache_mode", "force_custom_plan");
     return PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(config.pg().poolSize()).setName("cloudsync-pg").setShared(false))
         .connectingTo(options)
