@@ -1,5 +1,6 @@
 package io.cloudsync.files;
 
+import io.cloudsync.auth.Access;
 import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
 import io.vertx.core.Future;
@@ -14,6 +15,7 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +61,15 @@ public final class ChangeLog {
     List<JsonObject> appended = new ArrayList<>();
     return pool.<T>withTransaction(conn -> work.apply(new Tx(conn, appended)))
         .onSuccess(done -> appended.forEach(this::publish));
+  }
+
+  /**
+   * Runs the work in one transaction on the space, locked for it once the caller's role there allows
+   * the action ({@link Tree#lockSpace}); the changes it appended are published after the commit.
+   */
+  <T> Future<T> write(String spaceId, String actor, Access.Action action,
+                      BiFunction<Tx, Tree.Space, Future<T>> work) {
+    return write(tx -> Tree.lockSpace(tx.conn(), spaceId, actor, action).compose(space -> work.apply(tx, space)));
   }
 
   /**

@@ -101,11 +101,12 @@ public final class Commits {
       return Future.failedFuture(new ApiException(ErrorCode.PAYLOAD_TOO_LARGE,
           "Files can be at most " + limits.maxFileSize() + " bytes"));
     }
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> checkChunks ? requireChunkAccess(actor, chunks) : Future.succeededFuture())
-        .compose(ok -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> checkReused(tx.conn(), reused).map(locked))
-            .compose(locked -> target(tx, space, request, actor)
+    // Which chunks the actor may not use is asked before the transaction, so the space is not held
+    // for it, and told only once the role check under the lock has passed, as before it.
+    Future<Void> chunkAccess = checkChunks ? requireChunkAccess(actor, chunks) : Future.succeededFuture();
+    return chunkAccess.transform(checked -> log.write(space, actor, Access.Action.WRITE, (tx, locked) -> chunkAccess
+            .compose(ok -> checkReused(tx.conn(), reused))
+            .compose(ok -> target(tx, space, request, actor))
             .compose(target -> {
               SqlClient conn = tx.conn();
               long current = target.existing() == null ? 0 : target.existing().getLong("version");
@@ -125,7 +126,7 @@ public final class Commits {
               return written.compose(node -> log.append(tx, space, node.getString("id"), "conflict", node.getLong("version"),
                   actor, node.copy().put("conflict", new JsonObject().put("base_version", base)
                       .put("overwritten_version", current))).map(node));
-            }))))
+            })))
         .recover(Tree::nameTaken);
   }
 

@@ -282,9 +282,7 @@ public final class Nodes {
     }
     String parent = Requests.string(request, "parent_id");
     String name = Names.require(Requests.string(request, "name"));
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> makeFolder(tx, space, parent, name, actor))))
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> makeFolder(tx, space, parent, name, actor))
         .recover(Tree::nameTaken);
   }
 
@@ -309,14 +307,13 @@ public final class Nodes {
   public Future<JsonObject> update(JsonObject request) {
     String actor = actor(request);
     String space = space(request);
+    String nodeId = request.getString("node");
     String rawName = Requests.string(request, "name");
     String newName = rawName == null ? null : Names.require(rawName);
     boolean moving = request.containsKey("parent_id");
     String newParent = Requests.string(request, "parent_id");
     Long expected = Requests.optionalLong(request, "if_match");
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> Tree.liveNode(tx.conn(), space, request.getString("node")))
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveNode(tx.conn(), space, nodeId)
             .compose(node -> Tree.ifMatch(node, expected).compose(ok -> {
               String id = node.getString("id");
               String parent = moving ? newParent : node.getString("parent_id");
@@ -349,7 +346,7 @@ public final class Nodes {
                     JsonObject updated = Tree.toJson(rows.iterator().next());
                     return log.node(tx, moved ? "moved" : "renamed", updated, actor).map(updated);
                   });
-            }))))
+            })))
         .recover(Tree::nameTaken);
   }
 
@@ -359,13 +356,12 @@ public final class Nodes {
     String space = space(request);
     boolean purge = Boolean.TRUE.equals(request.getBoolean("purge"));
     Long expected = Requests.optionalLong(request, "if_match");
-    Future<JsonObject> done = access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> purge ? Tree.node(tx.conn(), space, request.getString("node"))
-                : Tree.liveNode(tx.conn(), space, request.getString("node")))
-            .compose(node -> Tree.ifMatch(node, expected).compose(ok -> purge
-                ? trash.purge(tx, node, actor)
-                : trashNode(tx, node, actor)))));
+    Future<JsonObject> done = log.write(space, actor, Access.Action.WRITE, (tx, locked) -> (purge
+            ? Tree.node(tx.conn(), space, request.getString("node"))
+            : Tree.liveNode(tx.conn(), space, request.getString("node")))
+        .compose(node -> Tree.ifMatch(node, expected).compose(ok -> purge
+            ? trash.purge(tx, node, actor)
+            : trashNode(tx, node, actor))));
     return purge ? done.compose(node -> trash.collectChunks().map(node)) : done;
   }
 
@@ -389,9 +385,8 @@ public final class Nodes {
   public Future<JsonObject> restore(JsonObject request) {
     String actor = actor(request);
     String space = space(request);
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> Tree.node(tx.conn(), space, request.getString("node")))
+    String nodeId = request.getString("node");
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.node(tx.conn(), space, nodeId)
             .compose(node -> {
               if (node.getValue("deleted_at") == null) {
                 return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "This node is not in the trash"));
@@ -420,7 +415,7 @@ public final class Nodes {
                     JsonObject restored = Tree.toJson(rows.iterator().next());
                     return log.node(tx, "restored", restored, actor).map(restored);
                   });
-            })))
+            }))
         .recover(Tree::nameTaken);
   }
 
@@ -443,13 +438,12 @@ public final class Nodes {
   public Future<JsonObject> copy(JsonObject request) {
     String actor = actor(request);
     String space = space(request);
+    String nodeId = request.getString("node");
     boolean targeted = request.containsKey("parent_id");
     String targetParent = Requests.string(request, "parent_id");
     String rawName = Requests.string(request, "name");
     String givenName = rawName == null ? null : Names.require(rawName);
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> Tree.liveFile(tx.conn(), space, request.getString("node"))
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveFile(tx.conn(), space, nodeId)
                 .compose(source -> {
                   SqlClient conn = tx.conn();
                   String parent = targeted ? targetParent : source.getString("parent_id");
@@ -474,7 +468,7 @@ public final class Nodes {
                             .execute(Tuple.of(copy.getString("id"), actor, source.getString("id")))
                             .compose(v -> log.node(tx, "created", copy, actor)).map(copy);
                       });
-                }))))
+                }))
         .recover(Tree::nameTaken);
   }
 
@@ -482,11 +476,10 @@ public final class Nodes {
   public Future<JsonObject> restoreVersion(JsonObject request) {
     String actor = actor(request);
     String space = space(request);
+    String nodeId = request.getString("node");
     long version = Requests.requiredLong(request, "version");
     Long expected = Requests.optionalLong(request, "if_match");
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> Tree.liveFile(tx.conn(), space, request.getString("node"))
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveFile(tx.conn(), space, nodeId)
                 .compose(node -> Tree.ifMatch(node, expected)
                     .compose(ok -> tx.conn().preparedQuery("SELECT size FROM file_versions WHERE node_id = $1::uuid "
                             + "AND version = $2").execute(Tuple.of(node.getString("id"), version)))
@@ -503,6 +496,6 @@ public final class Nodes {
                     .compose(rows -> {
                       JsonObject updated = Tree.toJson(rows.iterator().next());
                       return log.node(tx, "updated", updated, actor).map(updated);
-                    })))));
+                    })));
   }
 }

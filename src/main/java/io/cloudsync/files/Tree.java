@@ -55,16 +55,41 @@ final class Tree {
   }
 
   /**
-   * Locks the space for this write. All writes of a space take this lock first, then the change
-   * numbers, so they run one after another and never deadlock on each other.
+   * Locks the space for this write, once the caller's role there allows the action: 404 for a
+   * space that does not exist or is not theirs, 403 for a role too low, as {@link Access#require}
+   * answers. All writes of a space take this lock first, then the change numbers, so they run one
+   * after another and never deadlock on each other.
+   *
+   * <p>The role is read by a statement of its own, sent with the lock without waiting for it: it
+   * runs once the lock is granted, in a snapshot taken then, so it sees any membership change the
+   * previous holder of the lock committed. (Read in the locking statement itself it would come from
+   * that statement's snapshot, taken before the wait, and a member removed meanwhile could still
+   * write.) The lock is only taken for a member, so someone who is not one never holds up the
+   * writers of a space.
    */
-  static Future<Space> lockSpace(SqlClient conn, String spaceId) {
-    return conn.preparedQuery("SELECT id::text, owner_id::text, conflict_policy FROM spaces "
-            + "WHERE id = $1::uuid AND deleted_at IS NULL FOR UPDATE")
-        .execute(Tuple.of(spaceId))
-        .compose(rows -> rows.size() == 0 ? notFound("No such space") : Future.succeededFuture(
-            new Space(rows.iterator().next().getString(0), rows.iterator().next().getString(1),
-                rows.iterator().next().getString(2))));
+  static Future<Space> lockSpace(SqlClient conn, String spaceId, String userId, Access.Action action) {
+    if (!Access.isUuid(spaceId) || !Access.isUuid(userId)) {
+      return Access.noSuchSpace();
+    }
+    Future<RowSet<Row>> lock = conn.preparedQuery("SELECT s.id::text, s.owner_id::text, s.conflict_policy FROM spaces s "
+            + "WHERE s.id = $1::uuid AND s.deleted_at IS NULL AND EXISTS (SELECT 1 FROM space_members m "
+            + "WHERE m.space_id = s.id AND m.user_id = $2::uuid) FOR UPDATE")
+        .execute(Tuple.of(spaceId, userId));
+    Future<RowSet<Row>> member = conn.preparedQuery("SELECT role FROM space_members WHERE space_id = $1::uuid "
+            + "AND user_id = $2::uuid")
+        .execute(Tuple.of(spaceId, userId));
+    return Future.join(lock, member).transform(done -> {
+      if (lock.failed() || member.failed()) {
+        return Future.failedFuture(lock.failed() ? lock.cause() : member.cause());
+      }
+      if (lock.result().size() == 0) {
+        return Access.noSuchSpace();
+      }
+      Row space = lock.result().iterator().next();
+      Row role = member.result().size() == 0 ? null : member.result().iterator().next();
+      return Access.decide(role == null ? null : role.getString(0), action)
+          .map(allowed -> new Space(space.getString(0), space.getString(1), space.getString(2)));
+    });
   }
 
   /** The node in this space, live or in the trash. */

@@ -215,6 +215,29 @@ class CommitsTest {
   }
 
   @Test
+  @DisplayName("a commit from someone who may not write is refused for that, before anything its chunks would earn")
+  void refusedWriters() {
+    JsonObject owner = files.user("owner");
+    JsonObject viewer = files.user("viewer");
+    JsonObject stranger = files.user("stranger");
+    String space = files.space(owner.getString("token"), "Guarded", null).getString("id");
+    files.share(owner.getString("token"), space, viewer.getString("id"), "viewer");
+    String unknown = FilesFixture.unique("nobody uploaded this");
+
+    for (boolean checkChunks : new boolean[] {false, true}) {
+      var notFound = files.busFailure(Addresses.METADATA_COMMIT, FilesFixture.commit(stranger.getString("id"), space, unknown)
+          .put("name", "x.txt").put("check_chunk_access", checkChunks));
+      assertThat(notFound.code().code()).isEqualTo("not_found");
+      assertThat(notFound.getMessage()).isEqualTo("No such space");
+      var forbidden = files.busFailure(Addresses.METADATA_COMMIT, FilesFixture.commit(viewer.getString("id"), space, unknown)
+          .put("name", "x.txt").put("check_chunk_access", checkChunks));
+      assertThat(forbidden.code().code()).isEqualTo("forbidden");
+      assertThat(forbidden.getMessage()).isEqualTo("Your role in this space (viewer) does not allow this");
+    }
+    assertThat(files.count("SELECT count(*) FROM nodes WHERE space_id = $1::uuid", space)).isZero();
+  }
+
+  @Test
   @DisplayName("the change log is gap-free across every kind of operation, and a rolled-back one leaves no hole")
   void gapFreeLog() {
     JsonObject user = files.user("log");
