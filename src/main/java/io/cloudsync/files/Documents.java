@@ -68,21 +68,23 @@ public final class Documents {
     String name = segments.get(segments.size() - 1);
     List<String> parents = segments.subList(0, segments.size() - 1);
     return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> folders(tx, space, parents, actor)
-            .compose(folder -> Tree.liveChild(tx.conn(), space, folder, name)
-                .compose(existing -> {
+            .compose(folder -> Tree.placement(tx.conn(), space, folder, name)
+                .compose(place -> place.requireFolder().compose(ok -> {
+                  Row existing = place.existing();
                   if (existing == null) {
                     if (base != null && base != 0) {
                       return Future.failedFuture(new ApiException(ErrorCode.PRECONDITION_FAILED,
                           "There is no document at this path, so it cannot be at version " + base));
                     }
-                    return create(tx, locked, folder, name, content, actor);
+                    return place.requireRoom(tx.conn(), files.folderEntryLimit())
+                        .compose(v -> create(tx, locked, folder, name, content, actor));
                   }
                   if (!TYPE.equals(existing.getString("type"))) {
                     return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A "
                         + existing.getString("type") + " named '" + existing.getString("name") + "' exists here"));
                   }
                   return write(tx, locked, existing, base, null, content, actor);
-                })))
+                }))))
         .recover(Tree::nameTaken);
   }
 
@@ -177,7 +179,8 @@ public final class Documents {
                               ? Future.succeededFuture(givenName)
                               : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "'" + givenName + "' exists there"))))
                       .compose(name -> contentAt(conn, source.getString("id"), source.getLong("version"))
-                          .compose(content -> create(tx, locked, parent, name, content, actor)));
+                          .compose(content -> Tree.checkRoom(conn, space, parent, files.folderEntryLimit())
+                              .compose(v -> create(tx, locked, parent, name, content, actor))));
                 }))
                 .map(answer -> answer.getJsonObject("node")))
         .recover(Tree::nameTaken);
@@ -268,15 +271,15 @@ public final class Documents {
 
   // --- writing -----------------------------------------------------------------------------------
 
+  /** A new document in a folder with room for it (the caller checked). */
   private Future<JsonObject> create(ChangeLog.Tx tx, Tree.Space locked, String folder, String name, JsonObject content,
                                     String actor) {
     SqlClient conn = tx.conn();
     String space = locked.id();
     long size = size(content);
-    return Tree.checkRoom(conn, space, folder, files.folderEntryLimit())
-        .compose(v -> conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, size, created_by, "
-                + "modified_by) VALUES ($1::uuid, $2::uuid, $3, 'document', $4, $5::uuid, $5::uuid) RETURNING " + Tree.COLUMNS)
-            .execute(Tuple.of(space, folder, name, size, actor)))
+    return conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, size, created_by, modified_by) "
+            + "VALUES ($1::uuid, $2::uuid, $3, 'document', $4, $5::uuid, $5::uuid) RETURNING " + Tree.COLUMNS)
+        .execute(Tuple.of(space, folder, name, size, actor))
         .compose(rows -> {
           JsonObject node = Tree.toJson(rows.iterator().next());
           String id = node.getString("id");

@@ -289,11 +289,11 @@ public final class Nodes {
   /** A new folder in a locked space; 409 when the name is taken. Shared with path commits. */
   Future<JsonObject> makeFolder(ChangeLog.Tx tx, String space, String parent, String name, String actor) {
     SqlClient conn = tx.conn();
-    return Tree.requireFolder(conn, space, parent)
-        .compose(ok -> Tree.liveChild(conn, space, parent, name))
-        .compose(existing -> existing == null ? Tree.checkRoom(conn, space, parent, limits.folderEntryLimit())
-            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN,
-                "A " + existing.getString("type") + " named '" + existing.getString("name") + "' exists here")))
+    return Tree.placement(conn, space, parent, name)
+        .compose(place -> place.requireFolder().compose(ok -> place.existing() == null
+            ? place.requireRoom(conn, limits.folderEntryLimit())
+            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A " + place.existing().getString("type")
+                + " named '" + place.existing().getString("name") + "' exists here"))))
         .compose(ok -> conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, created_by, modified_by) "
                 + "VALUES ($1::uuid, $2::uuid, $3, 'folder', $4::uuid, $4::uuid) RETURNING " + Tree.COLUMNS)
             .execute(Tuple.of(space, parent, name, actor)))
@@ -323,17 +323,16 @@ public final class Nodes {
                 return Future.succeededFuture(Tree.toJson(node));
               }
               SqlClient conn = tx.conn();
-              Future<Void> checks = Future.succeededFuture();
-              if (moved) {
-                checks = Tree.requireFolder(conn, space, parent)
-                    .compose(v -> "folder".equals(node.getString("type")) ? Tree.isWithin(conn, parent, id)
-                        : Future.succeededFuture(false))
-                    .compose(cycle -> cycle ? Future.failedFuture(new ApiException(ErrorCode.CONFLICT,
-                        "A folder cannot be moved into itself or one of its subfolders")) : Future.<Void>succeededFuture())
-                    .compose(v -> Tree.checkRoom(conn, space, parent, limits.folderEntryLimit()));
-              }
-              return checks
-                  .compose(v -> Tree.liveChild(conn, space, parent, name))
+              Future<Row> taken = !moved ? Tree.liveChild(conn, space, parent, name)
+                  : Tree.placement(conn, space, parent, name).compose(place -> place.requireFolder()
+                      .compose(v -> "folder".equals(node.getString("type")) ? Tree.isWithin(conn, parent, id)
+                          : Future.succeededFuture(false))
+                      .compose(cycle -> cycle ? Future.failedFuture(new ApiException(ErrorCode.CONFLICT,
+                          "A folder cannot be moved into itself or one of its subfolders"))
+                          : Future.<Void>succeededFuture())
+                      .compose(v -> place.requireRoom(conn, limits.folderEntryLimit()))
+                      .map(v -> place.existing()));
+              return taken
                   .compose(existing -> existing != null && !existing.getString("id").equals(id)
                       ? Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN,
                           "A " + existing.getString("type") + " named '" + existing.getString("name") + "' exists there"))

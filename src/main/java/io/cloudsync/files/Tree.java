@@ -151,10 +151,56 @@ final class Tree {
     return conn.preparedQuery("SELECT count(*) FROM nodes n WHERE n.space_id = $1::uuid AND " + SAME_FOLDER
             + " AND n.deleted_at IS NULL")
         .execute(Tuple.of(spaceId, parentId))
-        .compose(rows -> rows.iterator().next().getLong(0) >= limit
-            ? Future.failedFuture(new ApiException(ErrorCode.FOLDER_FULL,
-                "This folder already holds the most entries allowed (" + limit + ")"))
-            : Future.succeededFuture());
+        .compose(rows -> room(rows.iterator().next().getLong(0), limit));
+  }
+
+  private static Future<Void> room(long entries, int limit) {
+    return entries >= limit
+        ? Future.failedFuture(new ApiException(ErrorCode.FOLDER_FULL,
+            "This folder already holds the most entries allowed (" + limit + ")"))
+        : Future.succeededFuture();
+  }
+
+  /**
+   * Where a new entry of some name would go, read by one statement instead of the three of
+   * {@link #requireFolder}, {@link #liveChild} and {@link #checkRoom}: whether the folder is a live
+   * folder of the space (the top level always is), the live node of that name in it, if any, and
+   * how many live entries it holds. The entries are counted only when the name is free; when it is
+   * taken, {@link #requireRoom} counts them itself (only a move checks room before the name, and
+   * that move fails either way).
+   */
+  record Placement(String spaceId, String parentId, boolean folderLive, Row existing, Long entries) {
+    /** 404 unless the folder is live, as {@link #requireFolder} answers; ask before using the rest. */
+    Future<Void> requireFolder() {
+      return folderLive ? Future.succeededFuture() : notFound("No such folder");
+    }
+
+    /** 507 {@code folder_full} as {@link #checkRoom} answers. */
+    Future<Void> requireRoom(SqlClient conn, int limit) {
+      return entries == null ? checkRoom(conn, spaceId, parentId, limit) : room(entries, limit);
+    }
+  }
+
+  /** The {@link Placement} of a name in a folder of the space (null: the top level). */
+  static Future<Placement> placement(SqlClient conn, String spaceId, String parentId, String name) {
+    if (parentId != null && !Access.isUuid(parentId)) {
+      // No id names no folder; the caller's requireFolder() answers 404 before the rest is read.
+      return Future.succeededFuture(new Placement(spaceId, parentId, false, null, null));
+    }
+    // The count is a subquery of its own (its n is the folder's entries, not the node named), run
+    // only when the CASE needs it.
+    return conn.preparedQuery("SELECT " + COLUMNS + ", ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM nodes f "
+            + "WHERE f.id = $2::uuid AND f.space_id = $1::uuid AND f.type = 'folder' AND f.deleted_at IS NULL)) "
+            + "AS folder_live, CASE WHEN n.id IS NULL THEN (SELECT count(*) FROM nodes n "
+            + "WHERE n.space_id = $1::uuid AND " + SAME_FOLDER + " AND n.deleted_at IS NULL) END AS entries "
+            + "FROM (SELECT 1) AS here LEFT JOIN nodes n ON n.space_id = $1::uuid AND " + SAME_FOLDER
+            + " AND lower(n.name) = lower($3) AND n.deleted_at IS NULL")
+        .execute(Tuple.of(spaceId, parentId, name))
+        .map(rows -> {
+          Row row = rows.iterator().next();
+          return new Placement(spaceId, parentId, row.getBoolean("folder_live"),
+              row.getString("id") == null ? null : row, row.getLong("entries"));
+        });
   }
 
   /** True when {@code candidate} is {@code folder} itself or lies anywhere below it. */
