@@ -1,5 +1,6 @@
 package io.cloudsync.files;
 
+import io.cloudsync.auth.Access;
 import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
 import io.vertx.core.Future;
@@ -9,11 +10,14 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Transaction;
+import io.vertx.sqlclient.TransactionRollbackException;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +63,38 @@ public final class ChangeLog {
     List<JsonObject> appended = new ArrayList<>();
     return pool.<T>withTransaction(conn -> work.apply(new Tx(conn, appended)))
         .onSuccess(done -> appended.forEach(this::publish));
+  }
+
+  /**
+   * Runs the work in one transaction on the space, locked for it once the caller's role there allows
+   * the action ({@link Tree#lockSpace}); the changes it appended are published after the commit.
+   *
+   * <p>BEGIN is sent together with the lock and the role rather than ahead of them, saving the round
+   * trip that waited for its answer. Should BEGIN fail, the lock statement ran on its own and let go
+   * at once; the work never runs. Like {@link Pool#withTransaction}, the transaction commits when the
+   * work succeeds and rolls back when anything fails, the lock or the role check included.
+   */
+  <T> Future<T> write(String spaceId, String actor, Access.Action action,
+                      BiFunction<Tx, Tree.Space, Future<T>> work) {
+    if (!Access.isUuid(spaceId) || !Access.isUuid(actor)) {
+      return Access.noSuchSpace();
+    }
+    List<JsonObject> appended = new ArrayList<>();
+    return pool.withConnection(conn -> {
+          Future<Transaction> begun = conn.begin();
+          Future<Tree.Space> locked = Tree.lockSpace(conn, spaceId, actor, action);
+          return Future.join(begun, locked).transform(settled -> begun.failed()
+              ? Future.<T>failedFuture(begun.cause())
+              : settle(begun.result(), locked.compose(space -> work.apply(new Tx(conn, appended), space))));
+        })
+        .onSuccess(done -> appended.forEach(this::publish));
+  }
+
+  /** Commits after the work, or rolls back after its failure (unless the server rolled back already). */
+  private static <T> Future<T> settle(Transaction tx, Future<T> work) {
+    return work.compose(result -> tx.commit().map(result),
+        failure -> failure instanceof TransactionRollbackException ? Future.failedFuture(failure)
+            : tx.rollback().transform(rolledBack -> Future.<T>failedFuture(failure)));
   }
 
   /**

@@ -32,8 +32,8 @@ import java.util.List;
 public final class Commits {
   private static final int MAX_HASHES = 10_000;
 
-  /** Where a commit goes: the folder, the name, and the live file there if any. */
-  private record Target(String parentId, String name, Row existing) {
+  /** Where a commit goes: the folder, the name, the live file there if any, and (by name) the folder's placement. */
+  private record Target(String parentId, String name, Row existing, Tree.Placement placement) {
   }
 
   private final Pool pool;
@@ -101,11 +101,12 @@ public final class Commits {
       return Future.failedFuture(new ApiException(ErrorCode.PAYLOAD_TOO_LARGE,
           "Files can be at most " + limits.maxFileSize() + " bytes"));
     }
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> checkChunks ? requireChunkAccess(actor, chunks) : Future.succeededFuture())
-        .compose(ok -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> checkReused(tx.conn(), reused).map(locked))
-            .compose(locked -> target(tx, space, request, actor)
+    // Which chunks the actor may not use is asked before the transaction, so the space is not held
+    // for it, and told only once the role check under the lock has passed, as before it.
+    Future<Void> chunkAccess = checkChunks ? requireChunkAccess(actor, chunks) : Future.succeededFuture();
+    return chunkAccess.transform(checked -> log.write(space, actor, Access.Action.WRITE, (tx, locked) -> chunkAccess
+            .compose(ok -> checkReused(tx.conn(), reused))
+            .compose(ok -> target(tx, space, request, actor))
             .compose(target -> {
               SqlClient conn = tx.conn();
               long current = target.existing() == null ? 0 : target.existing().getLong("version");
@@ -125,7 +126,7 @@ public final class Commits {
               return written.compose(node -> log.append(tx, space, node.getString("id"), "conflict", node.getLong("version"),
                   actor, node.copy().put("conflict", new JsonObject().put("base_version", base)
                       .put("overwritten_version", current))).map(node));
-            }))))
+            })))
         .recover(Tree::nameTaken);
   }
 
@@ -155,13 +156,17 @@ public final class Commits {
     SqlClient conn = tx.conn();
     String nodeId = Requests.string(request, "node_id");
     if (nodeId != null) {
-      return Tree.liveFile(conn, space, nodeId).map(row -> new Target(row.getString("parent_id"), row.getString("name"), row));
+      return Tree.liveFile(conn, space, nodeId)
+          .map(row -> new Target(row.getString("parent_id"), row.getString("name"), row, null));
     }
     String parent = Requests.string(request, "parent_id");
     String path = Requests.string(request, "path");
     List<String> segments = path != null ? Names.path(path) : List.of(Names.require(Requests.string(request, "name")));
-    Future<String> folder = Tree.requireFolder(conn, space, parent).map(parent);
-    for (String segment : segments.subList(0, segments.size() - 1)) {
+    List<String> folders = segments.subList(0, segments.size() - 1);
+    // With no folders on the way, the placement of the name checks the parent.
+    Future<String> folder = folders.isEmpty() ? Future.succeededFuture(parent)
+        : Tree.requireFolder(conn, space, parent).map(parent);
+    for (String segment : folders) {
       folder = folder.compose(at -> Tree.liveChild(conn, space, at, segment).compose(existing -> {
         if (existing == null) {
           return nodes.makeFolder(tx, space, at, segment, actor).map(made -> made.getString("id"));
@@ -172,19 +177,21 @@ public final class Commits {
       }));
     }
     String name = segments.get(segments.size() - 1);
-    return folder.compose(at -> Tree.liveChild(conn, space, at, name).compose(existing -> {
-      if (existing != null && !"file".equals(existing.getString("type"))) {
-        return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A " + existing.getString("type") + " named '"
-            + existing.getString("name") + "' exists here"));
-      }
-      return Future.succeededFuture(new Target(at, name, existing));
-    }));
+    return folder.compose(at -> Tree.placement(conn, space, at, name))
+        .compose(place -> place.requireFolder().compose(ok -> {
+          Row existing = place.existing();
+          if (existing != null && !"file".equals(existing.getString("type"))) {
+            return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A " + existing.getString("type")
+                + " named '" + existing.getString("name") + "' exists here"));
+          }
+          return Future.succeededFuture(new Target(place.parentId(), name, existing, place));
+        }));
   }
 
   private Future<JsonObject> create(ChangeLog.Tx tx, String space, Target target, long size, String sha256,
                                     List<String> chunks, List<Integer> chunkSizes, String actor) {
     SqlClient conn = tx.conn();
-    return Tree.checkRoom(conn, space, target.parentId(), limits.folderEntryLimit())
+    return target.placement().requireRoom(conn, limits.folderEntryLimit())
         .compose(v -> conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, size, sha256, "
                 + "created_by, modified_by) VALUES ($1::uuid, $2::uuid, $3, 'file', $4, $5, $6::uuid, $6::uuid) RETURNING "
                 + Tree.COLUMNS)

@@ -66,24 +66,25 @@ public final class Documents {
     Long base = Requests.optionalLong(request, "if_match");
     checkSize(content);
     String name = segments.get(segments.size() - 1);
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> folders(tx, space, segments.subList(0, segments.size() - 1), actor)
-                .compose(folder -> Tree.liveChild(tx.conn(), space, folder, name)
-                    .compose(existing -> {
-                      if (existing == null) {
-                        if (base != null && base != 0) {
-                          return Future.failedFuture(new ApiException(ErrorCode.PRECONDITION_FAILED,
-                              "There is no document at this path, so it cannot be at version " + base));
-                        }
-                        return create(tx, locked, folder, name, content, actor);
-                      }
-                      if (!TYPE.equals(existing.getString("type"))) {
-                        return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A "
-                            + existing.getString("type") + " named '" + existing.getString("name") + "' exists here"));
-                      }
-                      return write(tx, locked, existing, base, null, content, actor);
-                    })))))
+    List<String> parents = segments.subList(0, segments.size() - 1);
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> folders(tx, space, parents, actor)
+            .compose(folder -> Tree.placement(tx.conn(), space, folder, name)
+                .compose(place -> place.requireFolder().compose(ok -> {
+                  Row existing = place.existing();
+                  if (existing == null) {
+                    if (base != null && base != 0) {
+                      return Future.failedFuture(new ApiException(ErrorCode.PRECONDITION_FAILED,
+                          "There is no document at this path, so it cannot be at version " + base));
+                    }
+                    return place.requireRoom(tx.conn(), files.folderEntryLimit())
+                        .compose(v -> create(tx, locked, folder, name, content, actor));
+                  }
+                  if (!TYPE.equals(existing.getString("type"))) {
+                    return Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A "
+                        + existing.getString("type") + " named '" + existing.getString("name") + "' exists here"));
+                  }
+                  return write(tx, locked, existing, base, null, content, actor);
+                }))))
         .recover(Tree::nameTaken);
   }
 
@@ -91,17 +92,16 @@ public final class Documents {
   public Future<JsonObject> patch(JsonObject request) {
     String actor = request.getString("actor");
     String space = request.getString("space");
+    String nodeId = request.getString("node");
     JsonObject patch = object(request, "patch", ErrorCode.INVALID_PATCH,
         "A merge patch for a document must be a JSON object (any other patch would replace the whole document)");
     Long base = Requests.optionalLong(request, "if_match");
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> Tree.liveNode(tx.conn(), space, request.getString("node"))
-                .compose(node -> TYPE.equals(node.getString("type"))
-                    ? write(tx, locked, node, base, patch, null, actor)
-                    : Future.failedFuture(new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                        "A merge patch applies to documents; this node is a " + node.getString("type")
-                            + " (rename and move take application/json)"))))));
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveNode(tx.conn(), space, nodeId)
+        .compose(node -> TYPE.equals(node.getString("type"))
+            ? write(tx, locked, node, base, patch, null, actor)
+            : Future.failedFuture(new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                "A merge patch applies to documents; this node is a " + node.getString("type")
+                    + " (rename and move take application/json)"))));
   }
 
   /** {@code {path | node, version?}} → {@code {node, content}}; by id also from the trash. */
@@ -140,26 +140,27 @@ public final class Documents {
   public Future<JsonObject> restoreVersion(JsonObject request) {
     String actor = request.getString("actor");
     String space = request.getString("space");
+    String nodeId = request.getString("node");
     long version = Requests.requiredLong(request, "version");
     Long expected = Requests.optionalLong(request, "if_match");
     // A node's type never changes, so looking before the transaction is safe.
     return access.require(actor, space, Access.Action.WRITE)
         .compose(role -> Tree.node(pool, space, request.getString("node")))
         .compose(peek -> !TYPE.equals(peek.getString("type")) ? nodes.restoreVersion(request)
-            : log.write(tx -> Tree.lockSpace(tx.conn(), space)
-                .compose(locked -> Tree.liveNode(tx.conn(), space, request.getString("node"))
+            : log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveNode(tx.conn(), space, nodeId)
                     .compose(node -> Tree.ifMatch(node, expected)
                         .compose(ok -> tx.conn().preparedQuery("SELECT content FROM document_versions "
                                 + "WHERE node_id = $1::uuid AND version = $2").execute(Tuple.of(node.getString("id"), version)))
                         .compose(rows -> rows.size() == 0 ? Tree.<JsonObject>notFound("No such version")
                             : write(tx, locked, node, null, null, json(rows.iterator().next().getValue(0)), actor))))
-                .map(answer -> answer.getJsonObject("node"))));
+                .map(answer -> answer.getJsonObject("node")));
   }
 
   /** A new document with the same content, like a file copy; other nodes go to {@link Nodes#copy}. */
   public Future<JsonObject> copy(JsonObject request) {
     String actor = request.getString("actor");
     String space = request.getString("space");
+    String nodeId = request.getString("node");
     boolean targeted = request.containsKey("parent_id");
     String targetParent = Requests.string(request, "parent_id");
     String rawName = Requests.string(request, "name");
@@ -167,8 +168,8 @@ public final class Documents {
     return access.require(actor, space, Access.Action.WRITE)
         .compose(role -> Tree.node(pool, space, request.getString("node")))
         .compose(peek -> !TYPE.equals(peek.getString("type")) ? nodes.copy(request)
-            : log.write(tx -> Tree.lockSpace(tx.conn(), space)
-                .compose(locked -> Tree.liveNode(tx.conn(), space, request.getString("node")).compose(source -> {
+            : log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveNode(tx.conn(), space, nodeId)
+                .compose(source -> {
                   SqlClient conn = tx.conn();
                   String parent = targeted ? targetParent : source.getString("parent_id");
                   return Tree.requireFolder(conn, space, parent)
@@ -178,9 +179,10 @@ public final class Documents {
                               ? Future.succeededFuture(givenName)
                               : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "'" + givenName + "' exists there"))))
                       .compose(name -> contentAt(conn, source.getString("id"), source.getLong("version"))
-                          .compose(content -> create(tx, locked, parent, name, content, actor)));
+                          .compose(content -> Tree.checkRoom(conn, space, parent, files.folderEntryLimit())
+                              .compose(v -> create(tx, locked, parent, name, content, actor))));
                 }))
-                .map(answer -> answer.getJsonObject("node"))))
+                .map(answer -> answer.getJsonObject("node")))
         .recover(Tree::nameTaken);
   }
 
@@ -269,15 +271,15 @@ public final class Documents {
 
   // --- writing -----------------------------------------------------------------------------------
 
+  /** A new document in a folder with room for it (the caller checked). */
   private Future<JsonObject> create(ChangeLog.Tx tx, Tree.Space locked, String folder, String name, JsonObject content,
                                     String actor) {
     SqlClient conn = tx.conn();
     String space = locked.id();
     long size = size(content);
-    return Tree.checkRoom(conn, space, folder, files.folderEntryLimit())
-        .compose(v -> conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, size, created_by, "
-                + "modified_by) VALUES ($1::uuid, $2::uuid, $3, 'document', $4, $5::uuid, $5::uuid) RETURNING " + Tree.COLUMNS)
-            .execute(Tuple.of(space, folder, name, size, actor)))
+    return conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, size, created_by, modified_by) "
+            + "VALUES ($1::uuid, $2::uuid, $3, 'document', $4, $5::uuid, $5::uuid) RETURNING " + Tree.COLUMNS)
+        .execute(Tuple.of(space, folder, name, size, actor))
         .compose(rows -> {
           JsonObject node = Tree.toJson(rows.iterator().next());
           String id = node.getString("id");

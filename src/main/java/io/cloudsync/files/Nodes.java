@@ -282,20 +282,18 @@ public final class Nodes {
     }
     String parent = Requests.string(request, "parent_id");
     String name = Names.require(Requests.string(request, "name"));
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> makeFolder(tx, space, parent, name, actor))))
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> makeFolder(tx, space, parent, name, actor))
         .recover(Tree::nameTaken);
   }
 
   /** A new folder in a locked space; 409 when the name is taken. Shared with path commits. */
   Future<JsonObject> makeFolder(ChangeLog.Tx tx, String space, String parent, String name, String actor) {
     SqlClient conn = tx.conn();
-    return Tree.requireFolder(conn, space, parent)
-        .compose(ok -> Tree.liveChild(conn, space, parent, name))
-        .compose(existing -> existing == null ? Tree.checkRoom(conn, space, parent, limits.folderEntryLimit())
-            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN,
-                "A " + existing.getString("type") + " named '" + existing.getString("name") + "' exists here")))
+    return Tree.placement(conn, space, parent, name)
+        .compose(place -> place.requireFolder().compose(ok -> place.existing() == null
+            ? place.requireRoom(conn, limits.folderEntryLimit())
+            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A " + place.existing().getString("type")
+                + " named '" + place.existing().getString("name") + "' exists here"))))
         .compose(ok -> conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, created_by, modified_by) "
                 + "VALUES ($1::uuid, $2::uuid, $3, 'folder', $4::uuid, $4::uuid) RETURNING " + Tree.COLUMNS)
             .execute(Tuple.of(space, parent, name, actor)))
@@ -309,14 +307,13 @@ public final class Nodes {
   public Future<JsonObject> update(JsonObject request) {
     String actor = actor(request);
     String space = space(request);
+    String nodeId = request.getString("node");
     String rawName = Requests.string(request, "name");
     String newName = rawName == null ? null : Names.require(rawName);
     boolean moving = request.containsKey("parent_id");
     String newParent = Requests.string(request, "parent_id");
     Long expected = Requests.optionalLong(request, "if_match");
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> Tree.liveNode(tx.conn(), space, request.getString("node")))
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveNode(tx.conn(), space, nodeId)
             .compose(node -> Tree.ifMatch(node, expected).compose(ok -> {
               String id = node.getString("id");
               String parent = moving ? newParent : node.getString("parent_id");
@@ -326,17 +323,16 @@ public final class Nodes {
                 return Future.succeededFuture(Tree.toJson(node));
               }
               SqlClient conn = tx.conn();
-              Future<Void> checks = Future.succeededFuture();
-              if (moved) {
-                checks = Tree.requireFolder(conn, space, parent)
-                    .compose(v -> "folder".equals(node.getString("type")) ? Tree.isWithin(conn, parent, id)
-                        : Future.succeededFuture(false))
-                    .compose(cycle -> cycle ? Future.failedFuture(new ApiException(ErrorCode.CONFLICT,
-                        "A folder cannot be moved into itself or one of its subfolders")) : Future.<Void>succeededFuture())
-                    .compose(v -> Tree.checkRoom(conn, space, parent, limits.folderEntryLimit()));
-              }
-              return checks
-                  .compose(v -> Tree.liveChild(conn, space, parent, name))
+              Future<Row> taken = !moved ? Tree.liveChild(conn, space, parent, name)
+                  : Tree.placement(conn, space, parent, name).compose(place -> place.requireFolder()
+                      .compose(v -> "folder".equals(node.getString("type")) ? Tree.isWithin(conn, parent, id)
+                          : Future.succeededFuture(false))
+                      .compose(cycle -> cycle ? Future.failedFuture(new ApiException(ErrorCode.CONFLICT,
+                          "A folder cannot be moved into itself or one of its subfolders"))
+                          : Future.<Void>succeededFuture())
+                      .compose(v -> place.requireRoom(conn, limits.folderEntryLimit()))
+                      .map(v -> place.existing()));
+              return taken
                   .compose(existing -> existing != null && !existing.getString("id").equals(id)
                       ? Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN,
                           "A " + existing.getString("type") + " named '" + existing.getString("name") + "' exists there"))
@@ -349,7 +345,7 @@ public final class Nodes {
                     JsonObject updated = Tree.toJson(rows.iterator().next());
                     return log.node(tx, moved ? "moved" : "renamed", updated, actor).map(updated);
                   });
-            }))))
+            })))
         .recover(Tree::nameTaken);
   }
 
@@ -359,13 +355,12 @@ public final class Nodes {
     String space = space(request);
     boolean purge = Boolean.TRUE.equals(request.getBoolean("purge"));
     Long expected = Requests.optionalLong(request, "if_match");
-    Future<JsonObject> done = access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> purge ? Tree.node(tx.conn(), space, request.getString("node"))
-                : Tree.liveNode(tx.conn(), space, request.getString("node")))
-            .compose(node -> Tree.ifMatch(node, expected).compose(ok -> purge
-                ? trash.purge(tx, node, actor)
-                : trashNode(tx, node, actor)))));
+    Future<JsonObject> done = log.write(space, actor, Access.Action.WRITE, (tx, locked) -> (purge
+            ? Tree.node(tx.conn(), space, request.getString("node"))
+            : Tree.liveNode(tx.conn(), space, request.getString("node")))
+        .compose(node -> Tree.ifMatch(node, expected).compose(ok -> purge
+            ? trash.purge(tx, node, actor)
+            : trashNode(tx, node, actor))));
     return purge ? done.compose(node -> trash.collectChunks().map(node)) : done;
   }
 
@@ -389,9 +384,8 @@ public final class Nodes {
   public Future<JsonObject> restore(JsonObject request) {
     String actor = actor(request);
     String space = space(request);
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> Tree.node(tx.conn(), space, request.getString("node")))
+    String nodeId = request.getString("node");
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.node(tx.conn(), space, nodeId)
             .compose(node -> {
               if (node.getValue("deleted_at") == null) {
                 return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "This node is not in the trash"));
@@ -420,7 +414,7 @@ public final class Nodes {
                     JsonObject restored = Tree.toJson(rows.iterator().next());
                     return log.node(tx, "restored", restored, actor).map(restored);
                   });
-            })))
+            }))
         .recover(Tree::nameTaken);
   }
 
@@ -443,13 +437,12 @@ public final class Nodes {
   public Future<JsonObject> copy(JsonObject request) {
     String actor = actor(request);
     String space = space(request);
+    String nodeId = request.getString("node");
     boolean targeted = request.containsKey("parent_id");
     String targetParent = Requests.string(request, "parent_id");
     String rawName = Requests.string(request, "name");
     String givenName = rawName == null ? null : Names.require(rawName);
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> Tree.liveFile(tx.conn(), space, request.getString("node"))
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveFile(tx.conn(), space, nodeId)
                 .compose(source -> {
                   SqlClient conn = tx.conn();
                   String parent = targeted ? targetParent : source.getString("parent_id");
@@ -474,7 +467,7 @@ public final class Nodes {
                             .execute(Tuple.of(copy.getString("id"), actor, source.getString("id")))
                             .compose(v -> log.node(tx, "created", copy, actor)).map(copy);
                       });
-                }))))
+                }))
         .recover(Tree::nameTaken);
   }
 
@@ -482,11 +475,10 @@ public final class Nodes {
   public Future<JsonObject> restoreVersion(JsonObject request) {
     String actor = actor(request);
     String space = space(request);
+    String nodeId = request.getString("node");
     long version = Requests.requiredLong(request, "version");
     Long expected = Requests.optionalLong(request, "if_match");
-    return access.require(actor, space, Access.Action.WRITE)
-        .compose(role -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> Tree.liveFile(tx.conn(), space, request.getString("node"))
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveFile(tx.conn(), space, nodeId)
                 .compose(node -> Tree.ifMatch(node, expected)
                     .compose(ok -> tx.conn().preparedQuery("SELECT size FROM file_versions WHERE node_id = $1::uuid "
                             + "AND version = $2").execute(Tuple.of(node.getString("id"), version)))
@@ -503,6 +495,6 @@ public final class Nodes {
                     .compose(rows -> {
                       JsonObject updated = Tree.toJson(rows.iterator().next());
                       return log.node(tx, "updated", updated, actor).map(updated);
-                    })))));
+                    })));
   }
 }

@@ -152,24 +152,24 @@ public final class Spaces {
     }
     String userId = Requests.string(request, "user");
     String email = Requests.string(request, "email");
-    return access.require(actor, space, Access.Action.SHARE)
-        .compose(ok -> findUser(userId, email))
-        .compose(target -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> currentRole(tx.conn(), space, target))
-            .compose(current -> {
-              if (current == role) {
-                return memberOf(tx.conn(), space, target);
-              }
-              Future<Void> allowed = current == SpaceRole.OWNER
-                  ? requireAnotherOwner(tx.conn(), space, "The last owner cannot be demoted; make someone else owner first")
-                  : Future.succeededFuture();
-              return allowed
-                  .compose(v -> tx.conn().preparedQuery("INSERT INTO space_members (space_id, user_id, role) "
-                          + "VALUES ($1::uuid, $2::uuid, $3) ON CONFLICT (space_id, user_id) DO UPDATE SET role = $3")
-                      .execute(Tuple.of(space, target, role.wireName())))
-                  .compose(v -> memberOf(tx.conn(), space, target))
-                  .compose(member -> log.append(tx, space, null, "shared", null, actor, member).map(member));
-            })));
+    // The user is looked up before the transaction, so the space is not held for it, and any
+    // failure told only once the role check under the lock has passed, as before it.
+    Future<String> found = findUser(userId, email);
+    return found.transform(looked -> log.write(space, actor, Access.Action.SHARE, (tx, locked) -> found
+        .compose(target -> currentRole(tx.conn(), space, target).compose(current -> {
+          if (current == role) {
+            return memberOf(tx.conn(), space, target);
+          }
+          Future<Void> allowed = current == SpaceRole.OWNER
+              ? requireAnotherOwner(tx.conn(), space, "The last owner cannot be demoted; make someone else owner first")
+              : Future.succeededFuture();
+          return allowed
+              .compose(v -> tx.conn().preparedQuery("INSERT INTO space_members (space_id, user_id, role) "
+                      + "VALUES ($1::uuid, $2::uuid, $3) ON CONFLICT (space_id, user_id) DO UPDATE SET role = $3")
+                  .execute(Tuple.of(space, target, role.wireName())))
+              .compose(v -> memberOf(tx.conn(), space, target))
+              .compose(member -> log.append(tx, space, null, "shared", null, actor, member).map(member));
+        }))));
   }
 
   /** Removes a member: the owner may remove anyone, any member may leave. */
@@ -178,10 +178,9 @@ public final class Spaces {
     String space = request.getString("space");
     String target = Requests.string(request, "user");
     Access.Action needed = actor.equals(target) ? Access.Action.READ : Access.Action.SHARE;
-    return access.require(actor, space, needed)
-        .compose(ok -> Access.isUuid(target) ? Future.succeededFuture() : Tree.notFound("No such member"))
-        .compose(ok -> log.write(tx -> Tree.lockSpace(tx.conn(), space)
-            .compose(locked -> currentRole(tx.conn(), space, target)
+    return log.write(space, actor, needed, (tx, locked) -> (Access.isUuid(target) ? Future.<Void>succeededFuture()
+            : Tree.<Void>notFound("No such member"))
+            .compose(ok -> currentRole(tx.conn(), space, target)
                 .compose(current -> {
                   if (current == null) {
                     return Tree.<Void>notFound("No such member");
@@ -199,7 +198,7 @@ public final class Spaces {
                                 + "WHERE space_id = $1::uuid AND role = 'owner' ORDER BY added_at, user_id LIMIT 1) "
                                 + "WHERE id = $1::uuid").execute(Tuple.of(space)).mapEmpty()
                         : Future.<Void>succeededFuture())
-                    .compose(v -> log.append(tx, space, null, "unshared", null, actor, member))))))
+                    .compose(v -> log.append(tx, space, null, "unshared", null, actor, member)))))
         .map(new JsonObject());
   }
 

@@ -13,6 +13,7 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.UUID;
 
 /** The node-tree queries the file operations share, and the node JSON. */
 final class Tree {
@@ -55,16 +56,46 @@ final class Tree {
   }
 
   /**
-   * Locks the space for this write. All writes of a space take this lock first, then the change
-   * numbers, so they run one after another and never deadlock on each other.
+   * Locks the space for this write, once the caller's role there allows the action: 404 for a
+   * space that does not exist or is not theirs, 403 for a role too low, as {@link Access#require}
+   * answers. All writes of a space take this lock first, then the change numbers, so they run one
+   * after another and never deadlock on each other.
+   *
+   * <p>The role is read by a statement of its own, sent with the lock without waiting for it: it
+   * runs once the lock is granted, in a snapshot taken then, so it sees any membership change the
+   * previous holder of the lock committed. (Read in the locking statement itself it would come from
+   * that statement's snapshot, taken before the wait, and a member removed meanwhile could still
+   * write.) The lock is only taken for a member, so someone who is not one never holds up the
+   * writers of a space.
+   *
+   * <p>Both go as simple queries with the ids written in (the caller checked that they are UUIDs;
+   * they are written out again here, so nothing else gets into the text). The client holds back
+   * every command after a statement it has to prepare until the server has answered the
+   * preparation: prepared, the two would take three round trips; as they are, they travel in one,
+   * together with the BEGIN that {@link ChangeLog} sends ahead of them.
    */
-  static Future<Space> lockSpace(SqlClient conn, String spaceId) {
-    return conn.preparedQuery("SELECT id::text, owner_id::text, conflict_policy FROM spaces "
-            + "WHERE id = $1::uuid AND deleted_at IS NULL FOR UPDATE")
-        .execute(Tuple.of(spaceId))
-        .compose(rows -> rows.size() == 0 ? notFound("No such space") : Future.succeededFuture(
-            new Space(rows.iterator().next().getString(0), rows.iterator().next().getString(1),
-                rows.iterator().next().getString(2))));
+  static Future<Space> lockSpace(SqlClient conn, String spaceId, String userId, Access.Action action) {
+    String space = "'" + UUID.fromString(spaceId) + "'::uuid";
+    String user = "'" + UUID.fromString(userId) + "'::uuid";
+    Future<RowSet<Row>> lock = conn.query("SELECT s.id::text, s.owner_id::text, s.conflict_policy FROM spaces s "
+            + "WHERE s.id = " + space + " AND s.deleted_at IS NULL AND EXISTS (SELECT 1 FROM space_members m "
+            + "WHERE m.space_id = s.id AND m.user_id = " + user + ") FOR UPDATE")
+        .execute();
+    Future<RowSet<Row>> member = conn.query("SELECT role FROM space_members WHERE space_id = " + space
+            + " AND user_id = " + user)
+        .execute();
+    return Future.join(lock, member).transform(done -> {
+      if (lock.failed() || member.failed()) {
+        return Future.failedFuture(lock.failed() ? lock.cause() : member.cause());
+      }
+      if (lock.result().size() == 0) {
+        return Access.noSuchSpace();
+      }
+      Row row = lock.result().iterator().next();
+      Row role = member.result().size() == 0 ? null : member.result().iterator().next();
+      return Access.decide(role == null ? null : role.getString(0), action)
+          .map(allowed -> new Space(row.getString(0), row.getString(1), row.getString(2)));
+    });
   }
 
   /** The node in this space, live or in the trash. */
@@ -120,10 +151,56 @@ final class Tree {
     return conn.preparedQuery("SELECT count(*) FROM nodes n WHERE n.space_id = $1::uuid AND " + SAME_FOLDER
             + " AND n.deleted_at IS NULL")
         .execute(Tuple.of(spaceId, parentId))
-        .compose(rows -> rows.iterator().next().getLong(0) >= limit
-            ? Future.failedFuture(new ApiException(ErrorCode.FOLDER_FULL,
-                "This folder already holds the most entries allowed (" + limit + ")"))
-            : Future.succeededFuture());
+        .compose(rows -> room(rows.iterator().next().getLong(0), limit));
+  }
+
+  private static Future<Void> room(long entries, int limit) {
+    return entries >= limit
+        ? Future.failedFuture(new ApiException(ErrorCode.FOLDER_FULL,
+            "This folder already holds the most entries allowed (" + limit + ")"))
+        : Future.succeededFuture();
+  }
+
+  /**
+   * Where a new entry of some name would go, read by one statement instead of the three of
+   * {@link #requireFolder}, {@link #liveChild} and {@link #checkRoom}: whether the folder is a live
+   * folder of the space (the top level always is), the live node of that name in it, if any, and
+   * how many live entries it holds. The entries are counted only when the name is free; when it is
+   * taken, {@link #requireRoom} counts them itself (only a move checks room before the name, and
+   * that move fails either way).
+   */
+  record Placement(String spaceId, String parentId, boolean folderLive, Row existing, Long entries) {
+    /** 404 unless the folder is live, as {@link #requireFolder} answers; ask before using the rest. */
+    Future<Void> requireFolder() {
+      return folderLive ? Future.succeededFuture() : notFound("No such folder");
+    }
+
+    /** 507 {@code folder_full} as {@link #checkRoom} answers. */
+    Future<Void> requireRoom(SqlClient conn, int limit) {
+      return entries == null ? checkRoom(conn, spaceId, parentId, limit) : room(entries, limit);
+    }
+  }
+
+  /** The {@link Placement} of a name in a folder of the space (null: the top level). */
+  static Future<Placement> placement(SqlClient conn, String spaceId, String parentId, String name) {
+    if (parentId != null && !Access.isUuid(parentId)) {
+      // No id names no folder; the caller's requireFolder() answers 404 before the rest is read.
+      return Future.succeededFuture(new Placement(spaceId, parentId, false, null, null));
+    }
+    // The count is a subquery of its own (its n is the folder's entries, not the node named), run
+    // only when the CASE needs it.
+    return conn.preparedQuery("SELECT " + COLUMNS + ", ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM nodes f "
+            + "WHERE f.id = $2::uuid AND f.space_id = $1::uuid AND f.type = 'folder' AND f.deleted_at IS NULL)) "
+            + "AS folder_live, CASE WHEN n.id IS NULL THEN (SELECT count(*) FROM nodes n "
+            + "WHERE n.space_id = $1::uuid AND " + SAME_FOLDER + " AND n.deleted_at IS NULL) END AS entries "
+            + "FROM (SELECT 1) AS here LEFT JOIN nodes n ON n.space_id = $1::uuid AND " + SAME_FOLDER
+            + " AND lower(n.name) = lower($3) AND n.deleted_at IS NULL")
+        .execute(Tuple.of(spaceId, parentId, name))
+        .map(rows -> {
+          Row row = rows.iterator().next();
+          return new Placement(spaceId, parentId, row.getBoolean("folder_live"),
+              row.getString("id") == null ? null : row, row.getLong("entries"));
+        });
   }
 
   /** True when {@code candidate} is {@code folder} itself or lies anywhere below it. */

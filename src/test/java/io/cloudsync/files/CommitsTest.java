@@ -7,12 +7,16 @@ import io.cloudsync.bus.Addresses;
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
 import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -177,6 +181,103 @@ class CommitsTest {
   }
 
   @Test
+  @DisplayName("an entry goes only into a live folder, under a free name, with room left; replacing one needs no room")
+  void placement() {
+    JsonObject owner = files.user("placer");
+    String token = owner.getString("token");
+    String actor = owner.getString("id");
+    String space = files.space(token, "Placement", null).getString("id");
+    String nodes = "/api/v1/spaces/" + space + "/nodes";
+    String full = files.folder(token, space, null, "full").getString("id");
+    String roomy = files.folder(token, space, null, "roomy").getString("id");
+    files.folder(token, space, full, "sub");
+    files.folder(token, space, full, "other");
+    files.commitFile(actor, space, full, "taken.txt", FilesFixture.unique("t"));
+    expect(putDocument(token, space, "full/doc.json", "{}"), 201);
+    files.commitFile(actor, space, roomy, "taken.txt", FilesFixture.unique("r"));
+    String loose = files.commitFile(actor, space, null, "loose.txt", FilesFixture.unique("l")).getString("id");
+    String gone = files.folder(token, space, null, "gone").getString("id");
+    expect(files.send(HttpMethod.DELETE, nodes + "/" + gone, token, null), 204);
+    long before = files.count("SELECT count(*) FROM nodes WHERE space_id = $1::uuid", space);
+    String unknown = UUID.randomUUID().toString();
+
+    record Case(String what, Supplier<JsonObject> outcome, String code, String message) {
+    }
+    List<Case> cases = List.of(
+        new Case("folder in an unknown folder", () -> http(HttpMethod.POST, nodes, token,
+            new JsonObject().put("name", "x").put("parent_id", unknown)), "not_found", "No such folder"),
+        new Case("folder in a folder that is no id", () -> http(HttpMethod.POST, nodes, token,
+            new JsonObject().put("name", "x").put("parent_id", "nope")), "not_found", "No such folder"),
+        new Case("folder in a file", () -> http(HttpMethod.POST, nodes, token,
+            new JsonObject().put("name", "x").put("parent_id", loose)), "not_found", "No such folder"),
+        new Case("folder in a trashed folder", () -> http(HttpMethod.POST, nodes, token,
+            new JsonObject().put("name", "x").put("parent_id", gone)), "not_found", "No such folder"),
+        new Case("folder of a taken name in a full folder", () -> http(HttpMethod.POST, nodes, token,
+            new JsonObject().put("name", "TAKEN.txt").put("parent_id", full)), "name_taken",
+            "A file named 'taken.txt' exists here"),
+        new Case("folder in a full folder", () -> http(HttpMethod.POST, nodes, token,
+            new JsonObject().put("name", "new").put("parent_id", full)), "folder_full", null),
+        new Case("move into an unknown folder", () -> http(HttpMethod.PATCH, nodes + "/" + loose, token,
+            new JsonObject().put("parent_id", unknown)), "not_found", "No such folder"),
+        new Case("move into a full folder", () -> http(HttpMethod.PATCH, nodes + "/" + loose, token,
+            new JsonObject().put("parent_id", full)), "folder_full", null),
+        new Case("move to a taken name in a full folder", () -> http(HttpMethod.PATCH, nodes + "/" + loose, token,
+            new JsonObject().put("parent_id", full).put("name", "taken.txt")), "folder_full", null),
+        new Case("move to a taken name", () -> http(HttpMethod.PATCH, nodes + "/" + loose, token,
+            new JsonObject().put("parent_id", roomy).put("name", "TAKEN.TXT")), "name_taken",
+            "A file named 'taken.txt' exists there"),
+        new Case("commit into an unknown folder", () -> bus(FilesFixture.commit(actor, space, "x")
+            .put("parent_id", unknown).put("name", "x")), "not_found", "No such folder"),
+        new Case("commit over a folder in a full folder", () -> bus(FilesFixture.commit(actor, space, "x")
+            .put("parent_id", full).put("name", "SUB")), "name_taken", "A folder named 'sub' exists here"),
+        new Case("commit of a new file into a full folder", () -> bus(FilesFixture.commit(actor, space, "x")
+            .put("parent_id", full).put("name", "new.txt")), "folder_full", null),
+        new Case("commit by path into a full folder", () -> bus(FilesFixture.commit(actor, space, "x")
+            .put("path", "full/new.txt")), "folder_full", null),
+        new Case("new document in a full folder", () -> answer(putDocument(token, space, "full/new.json", "{}")),
+            "folder_full", null),
+        new Case("document over a file", () -> answer(putDocument(token, space, "full/taken.txt", "{}")),
+            "name_taken", "A file named 'taken.txt' exists here"));
+    for (Case each : cases) {
+      JsonObject outcome = each.outcome().get();
+      assertThat(outcome.getString("code")).as(each.what()).isEqualTo(each.code());
+      if (each.message() != null) {
+        assertThat(outcome.getString("message")).as(each.what()).isEqualTo(each.message());
+      }
+    }
+    assertThat(files.count("SELECT count(*) FROM nodes WHERE space_id = $1::uuid", space)).isEqualTo(before);
+
+    // Replacing what is there adds no entry, so a full folder takes it.
+    assertThat(commit(FilesFixture.commit(actor, space, FilesFixture.unique("v2")).put("parent_id", full)
+        .put("name", "taken.txt")).getLong("version")).isEqualTo(2);
+    assertThat(commit(FilesFixture.commit(actor, space, FilesFixture.unique("v3")).put("path", "full/taken.txt"))
+        .getLong("version")).isEqualTo(3);
+    expect(putDocument(token, space, "full/doc.json", "{\"a\":1}"), 200);
+    // And the top level has room.
+    expect(files.send(HttpMethod.POST, nodes, token, new JsonObject().put("name", "fine")), 201);
+  }
+
+  private static HttpResponse<Buffer> putDocument(String token, String space, String path, String body) {
+    return files.api.request(HttpMethod.PUT, "/api/v1/spaces/" + space + "/docs/" + path, token)
+        .putHeader("Content-Type", "application/json").sendBuffer(Buffer.buffer(body)).await();
+  }
+
+  /** The error body of a refused HTTP call, or {"code": "ok"}. */
+  private static JsonObject http(HttpMethod method, String path, String token, JsonObject body) {
+    return answer(files.send(method, path, token, body));
+  }
+
+  private static JsonObject answer(HttpResponse<Buffer> response) {
+    return response.statusCode() < 300 ? new JsonObject().put("code", "ok") : response.bodyAsJsonObject();
+  }
+
+  /** A refused commit as the HTTP error body shows it: code and message. */
+  private static JsonObject bus(JsonObject request) {
+    var failure = files.busFailure(Addresses.METADATA_COMMIT, request);
+    return new JsonObject().put("code", failure.code().code()).put("message", failure.getMessage());
+  }
+
+  @Test
   @DisplayName("delta-sync commits may reference only chunks the actor uploaded or can already read")
   void chunkAccess() {
     JsonObject alice = files.user("alice");
@@ -212,6 +313,29 @@ class CommitsTest {
     commit(FilesFixture.commit(alice.getString("id"), aliceSpace, secret, fresh).put("name", "both").put("check_chunk_access", true));
     assertThat(failure(FilesFixture.commit(alice.getString("id"), aliceSpace, "x").put("name", "n")
         .put("chunks", new JsonArray().add("not-a-hash")))).isEqualTo("validation_failed");
+  }
+
+  @Test
+  @DisplayName("a commit from someone who may not write is refused for that, before anything its chunks would earn")
+  void refusedWriters() {
+    JsonObject owner = files.user("owner");
+    JsonObject viewer = files.user("viewer");
+    JsonObject stranger = files.user("stranger");
+    String space = files.space(owner.getString("token"), "Guarded", null).getString("id");
+    files.share(owner.getString("token"), space, viewer.getString("id"), "viewer");
+    String unknown = FilesFixture.unique("nobody uploaded this");
+
+    for (boolean checkChunks : new boolean[] {false, true}) {
+      var notFound = files.busFailure(Addresses.METADATA_COMMIT, FilesFixture.commit(stranger.getString("id"), space, unknown)
+          .put("name", "x.txt").put("check_chunk_access", checkChunks));
+      assertThat(notFound.code().code()).isEqualTo("not_found");
+      assertThat(notFound.getMessage()).isEqualTo("No such space");
+      var forbidden = files.busFailure(Addresses.METADATA_COMMIT, FilesFixture.commit(viewer.getString("id"), space, unknown)
+          .put("name", "x.txt").put("check_chunk_access", checkChunks));
+      assertThat(forbidden.code().code()).isEqualTo("forbidden");
+      assertThat(forbidden.getMessage()).isEqualTo("Your role in this space (viewer) does not allow this");
+    }
+    assertThat(files.count("SELECT count(*) FROM nodes WHERE space_id = $1::uuid", space)).isZero();
   }
 
   @Test

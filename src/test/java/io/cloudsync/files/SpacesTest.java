@@ -5,10 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Transaction;
+import io.vertx.sqlclient.Tuple;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -151,9 +158,12 @@ class SpacesTest {
     for (Call call : calls) {
       JsonObject answer = expect(files.send(call.method(), call.path(), stranger, call.body()), 404);
       assertThat(answer.getString("code")).as(call.method() + " " + call.path()).isEqualTo("not_found");
+      assertThat(answer.getString("message")).as(call.method() + " " + call.path()).isEqualTo("No such space");
       if (call.write()) {
-        assertThat(expect(files.send(call.method(), call.path(), viewer.getString("token"), call.body()), 403)
-            .getString("code")).as("viewer " + call.method() + " " + call.path()).isEqualTo("forbidden");
+        JsonObject refused = expect(files.send(call.method(), call.path(), viewer.getString("token"), call.body()), 403);
+        assertThat(refused.getString("code")).as("viewer " + call.method() + " " + call.path()).isEqualTo("forbidden");
+        assertThat(refused.getString("message")).as("viewer " + call.method() + " " + call.path())
+            .isEqualTo("Your role in this space (viewer) does not allow this");
       } else {
         expect(files.send(call.method(), call.path(), viewer.getString("token"), call.body()), 200);
       }
@@ -161,5 +171,55 @@ class SpacesTest {
     assertThat(expect(files.send(HttpMethod.GET, s, null, null), 401).getString("code")).isEqualTo("unauthorized");
     // Nothing changed on the way: the folder still exists under its name.
     assertThat(expect(files.send(HttpMethod.GET, n, owner.getString("token"), null), 200).getString("name")).isEqualTo("Docs");
+  }
+
+  @Test
+  @DisplayName("a write that waits for the space while its author is removed is refused; a stranger's does not wait")
+  void removedWhileWaiting() throws Exception {
+    JsonObject owner = files.user("owner");
+    JsonObject editor = files.user("editor");
+    String space = files.space(owner.getString("token"), "Race", null).getString("id");
+    files.share(owner.getString("token"), space, editor.getString("id"), "editor");
+    long changes = files.changes(owner.getString("token"), space).size();
+
+    // Another writer holds the space and removes the editor, as an unshare does.
+    SqlConnection holder = files.db.getConnection().await();
+    Transaction unshare = holder.begin().await();
+    Tuple ids = Tuple.of(space, editor.getString("id"));
+    holder.preparedQuery("SELECT 1 FROM spaces WHERE id = $1::uuid FOR UPDATE").execute(Tuple.of(space)).await();
+    holder.preparedQuery("DELETE FROM space_members WHERE space_id = $1::uuid AND user_id = $2::uuid").execute(ids).await();
+    holder.preparedQuery("UPDATE spaces SET next_seq = next_seq WHERE id = $1::uuid").execute(Tuple.of(space)).await();
+
+    Future<HttpResponse<Buffer>> write = files.api.request(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes",
+        editor.getString("token")).sendJsonObject(new JsonObject().put("name", "late"));
+    awaitLockWaiter(space);
+    String stranger = files.user("stranger").getString("token");
+    HttpResponse<Buffer> strangers = files.api.request(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes", stranger)
+        .sendJsonObject(new JsonObject().put("name", "nosy")).await(5, TimeUnit.SECONDS);
+    assertThat(expect(strangers, 404).getString("message")).isEqualTo("No such space");
+    unshare.commit().await();
+    holder.close().await();
+
+    JsonObject refused = expect(write.await(), 404);
+    assertThat(refused.getString("message")).isEqualTo("No such space");
+    assertThat(files.count("SELECT count(*) FROM nodes WHERE space_id = $1::uuid", space)).isZero();
+    assertThat(files.changes(owner.getString("token"), space)).hasSize((int) changes);
+  }
+
+  /** Waits until a session waits for a row lock, which here is the write waiting for the space. */
+  private static void awaitLockWaiter(String space) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (files.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        + "AND wait_event_type = 'Lock' AND query LIKE '%FROM spaces%FOR UPDATE%'") == 0) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the write never waited for space " + space);
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
   }
 }
