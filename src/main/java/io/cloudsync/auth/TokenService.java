@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.BiFunction;
@@ -47,6 +48,9 @@ public final class TokenService {
   private record KeySet(String activeKid, JWTAuth signer, JWTAuth verifier, Set<String> kids, JsonObject jwks) {
   }
 
+  /** How many tokens whose signature was checked are remembered (see {@link #verify}). */
+  private static final int CHECKED_TOKENS = 4096;
+
   private final Vertx vertx;
   private final Pool pool;
   private final CloudSyncConfig.Auth config;
@@ -54,6 +58,20 @@ public final class TokenService {
   private volatile KeySet keys;
   private volatile long lastReload;
   private MessageConsumer<Object> keysChanged;
+  /**
+   * Tokens whose signature this node already checked, with their payload. Checking an ES256
+   * signature costs about a millisecond of CPU, most of an authenticated write's own work; a
+   * client sends the same token with every request until it refreshes. Only the signature is
+   * remembered: the key must still be known, and the dates, claims and revocations are checked
+   * on every use.
+   */
+  private final Map<String, JsonObject> checked = java.util.Collections.synchronizedMap(
+      new java.util.LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, JsonObject> eldest) {
+          return size() > CHECKED_TOKENS;
+        }
+      });
   private long periodicReload = -1;
 
   public TokenService(Vertx vertx, Pool pool, CloudSyncConfig.Auth config, Revocations revocations) {
@@ -216,10 +234,18 @@ public final class TokenService {
       if (!current.kids().contains(kid)) {
         return invalid("The access token was signed by an unknown key");
       }
+      JsonObject known = checked.get(token);
+      if (known != null) {
+        return checkClaims(known);
+      }
       return current.verifier().authenticate(new TokenCredentials(token))
           .recover(e -> invalid("The access token's signature or dates are not valid"))
           // Vert.x moves some claims off the principal: check the signed payload itself.
-          .compose(user -> checkClaims(payload(token)));
+          .compose(user -> {
+            JsonObject claims = payload(token);
+            checked.put(token, claims);
+            return checkClaims(claims);
+          });
     });
   }
 
