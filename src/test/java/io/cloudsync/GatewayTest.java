@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.AppenderBase;
 import io.cloudsync.observability.RequestIds;
+import io.cloudsync.sync.LiveClient;
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
 import io.cloudsync.test.TestCloudSync;
@@ -14,6 +15,7 @@ import io.cloudsync.verticles.MetadataVerticle;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SelfSignedCertificate;
 import io.vertx.ext.web.client.HttpResponse;
@@ -168,6 +170,12 @@ class GatewayTest {
       HttpResponse<Buffer> response = tlsClient.get(secure.httpPort(), "127.0.0.1", "/health/live").send().await();
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.getHeader("Strict-Transport-Security")).contains("max-age=");
+      // The sync WebSocket over TLS too (a ping needs no sign-in).
+      try (LiveClient live = LiveClient.connect(vertx, secure.httpPort(), null,
+          new WebSocketClientOptions().setSsl(true).setTrustAll(true).setVerifyHost(false), null)) {
+        live.send(new JsonObject().put("type", "ping"));
+        assertThat(live.nextOfType("pong", 5000)).isNotNull();
+      }
 
       WebClient oldTls = WebClient.create(vertx, new WebClientOptions().setSsl(true).setTrustAll(true)
           .setVerifyHost(false).setEnabledSecureTransportProtocols(java.util.Set.of("TLSv1.1")));
