@@ -282,24 +282,32 @@ public final class Nodes {
     }
     String parent = Requests.string(request, "parent_id");
     String name = Names.require(Requests.string(request, "name"));
-    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> makeFolder(tx, space, parent, name, actor))
+    return log.write(space, actor, Access.Action.WRITE, conn -> Tree.placement(conn, space, parent, name),
+            (tx, locked, place) -> makeFolder(tx, place, space, parent, name, actor, true))
         .recover(Tree::nameTaken);
   }
 
   /** A new folder in a locked space; 409 when the name is taken. Shared with path commits. */
   Future<JsonObject> makeFolder(ChangeLog.Tx tx, String space, String parent, String name, String actor) {
+    return Tree.placement(tx.conn(), space, parent, name)
+        .compose(place -> makeFolder(tx, place, space, parent, name, actor, false));
+  }
+
+  /** A new folder where {@code place} says; {@code last}: nothing follows in the transaction. */
+  private Future<JsonObject> makeFolder(ChangeLog.Tx tx, Tree.Placement place, String space, String parent,
+                                        String name, String actor, boolean last) {
     SqlClient conn = tx.conn();
-    return Tree.placement(conn, space, parent, name)
-        .compose(place -> place.requireFolder().compose(ok -> place.existing() == null
+    return place.requireFolder()
+        .compose(ok -> place.existing() == null
             ? place.requireRoom(conn, limits.folderEntryLimit())
             : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A " + place.existing().getString("type")
-                + " named '" + place.existing().getString("name") + "' exists here"))))
+                + " named '" + place.existing().getString("name") + "' exists here")))
         .compose(ok -> conn.preparedQuery("INSERT INTO nodes AS n (space_id, parent_id, name, type, created_by, modified_by) "
                 + "VALUES ($1::uuid, $2::uuid, $3, 'folder', $4::uuid, $4::uuid) RETURNING " + Tree.COLUMNS)
             .execute(Tuple.of(space, parent, name, actor)))
         .compose(rows -> {
           JsonObject node = Tree.toJson(rows.iterator().next());
-          return log.node(tx, "created", node, actor).map(node);
+          return (last ? log.lastNode(tx, "created", node, actor) : log.node(tx, "created", node, actor)).map(node);
         });
   }
 
@@ -313,8 +321,8 @@ public final class Nodes {
     boolean moving = request.containsKey("parent_id");
     String newParent = Requests.string(request, "parent_id");
     Long expected = Requests.optionalLong(request, "if_match");
-    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.liveNode(tx.conn(), space, nodeId)
-            .compose(node -> Tree.ifMatch(node, expected).compose(ok -> {
+    return log.write(space, actor, Access.Action.WRITE, conn -> Tree.liveNode(conn, space, nodeId),
+            (tx, locked, node) -> Tree.ifMatch(node, expected).compose(ok -> {
               String id = node.getString("id");
               String parent = moving ? newParent : node.getString("parent_id");
               String name = newName == null ? node.getString("name") : newName;
@@ -343,9 +351,9 @@ public final class Nodes {
                       .execute(Tuple.of(id, name, parent, actor)))
                   .compose(rows -> {
                     JsonObject updated = Tree.toJson(rows.iterator().next());
-                    return log.node(tx, moved ? "moved" : "renamed", updated, actor).map(updated);
+                    return log.lastNode(tx, moved ? "moved" : "renamed", updated, actor).map(updated);
                   });
-            })))
+            }))
         .recover(Tree::nameTaken);
   }
 
@@ -355,12 +363,12 @@ public final class Nodes {
     String space = space(request);
     boolean purge = Boolean.TRUE.equals(request.getBoolean("purge"));
     Long expected = Requests.optionalLong(request, "if_match");
-    Future<JsonObject> done = log.write(space, actor, Access.Action.WRITE, (tx, locked) -> (purge
-            ? Tree.node(tx.conn(), space, request.getString("node"))
-            : Tree.liveNode(tx.conn(), space, request.getString("node")))
-        .compose(node -> Tree.ifMatch(node, expected).compose(ok -> purge
+    String nodeId = request.getString("node");
+    Future<JsonObject> done = log.write(space, actor, Access.Action.WRITE,
+        conn -> purge ? Tree.node(conn, space, nodeId) : Tree.liveNode(conn, space, nodeId),
+        (tx, locked, node) -> Tree.ifMatch(node, expected).compose(ok -> purge
             ? trash.purge(tx, node, actor)
-            : trashNode(tx, node, actor))));
+            : trashNode(tx, node, actor)));
     return purge ? done.compose(node -> trash.collectChunks().map(node)) : done;
   }
 
@@ -376,7 +384,7 @@ public final class Nodes {
             .execute(Tuple.of(id, actor)))
         .compose(rows -> {
           JsonObject trashed = withPurgeDate(rows.iterator().next());
-          return log.node(tx, "deleted", trashed, actor).map(trashed);
+          return log.lastNode(tx, "deleted", trashed, actor).map(trashed);
         });
   }
 
@@ -385,8 +393,8 @@ public final class Nodes {
     String actor = actor(request);
     String space = space(request);
     String nodeId = request.getString("node");
-    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.node(tx.conn(), space, nodeId)
-            .compose(node -> {
+    return log.write(space, actor, Access.Action.WRITE, conn -> Tree.node(conn, space, nodeId),
+            (tx, locked, node) -> {
               if (node.getValue("deleted_at") == null) {
                 return Future.failedFuture(new ApiException(ErrorCode.CONFLICT, "This node is not in the trash"));
               }
@@ -412,9 +420,9 @@ public final class Nodes {
                               .execute(Tuple.of(id, parent, name, actor)))))
                   .compose(rows -> {
                     JsonObject restored = Tree.toJson(rows.iterator().next());
-                    return log.node(tx, "restored", restored, actor).map(restored);
+                    return log.lastNode(tx, "restored", restored, actor).map(restored);
                   });
-            }))
+            })
         .recover(Tree::nameTaken);
   }
 
