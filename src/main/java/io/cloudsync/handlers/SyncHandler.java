@@ -11,6 +11,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
@@ -49,8 +50,20 @@ public final class SyncHandler {
       return;
     }
     Principal caller = Principal.of(ctx);
-    SyncSocket socket = SyncSocket.accept(ctx.request(), sessions.config().maxMessage(), sendQueue);
-    new SyncSession(socket, sessions).start(caller);
+    HttpServerRequest request = ctx.request();
+    // The upgrade has no body: take the connection over once Vert.x has read the request's end, so
+    // that its books on the request (metrics of requests in flight) close.
+    request.end().onSuccess(ended -> {
+      SyncSocket socket;
+      try {
+        socket = SyncSocket.accept(request, sessions.config().maxMessage(), sendQueue);
+      } catch (ApiException refused) {
+        ctx.fail(refused);
+        return;
+      }
+      new SyncSession(socket, sessions).start(caller);
+    });
+    request.resume();
   }
 
   /** The change log after a cursor; with {@code wait=S} an empty answer waits up to S seconds for a change. */

@@ -33,9 +33,14 @@ import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.http.HttpServerRequestInternal;
 import io.vertx.core.net.impl.ConnectionBase;
 import io.vertx.core.net.impl.ShutdownEvent;
+import io.vertx.core.net.SocketAddress;
 import io.vertx.core.net.impl.VertxHandler;
+import io.vertx.core.spi.metrics.HttpServerMetrics;
+import io.vertx.core.spi.metrics.TCPMetrics;
+import io.vertx.core.spi.observability.HttpResponse;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -152,6 +157,7 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
 
     // From here on the connection is this socket's: what Vert.x kept for HTTP leaves the pipeline.
     SyncSocket socket = new SyncSocket(channel, context, maxMessage);
+    socket.reportUpgrade(request, connection);
     ChannelPipeline pipeline = channel.pipeline();
     for (String name : new String[] {"chunkedWriter", "idle"}) {
       if (pipeline.get(name) != null) {
@@ -172,6 +178,29 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
     // A paused request may have stopped reading; frames must flow now.
     channel.config().setAutoRead(true);
     return socket;
+  }
+
+  /**
+   * Reports to the server's metrics what Vert.x reports for its own WebSocket upgrades: the request
+   * answered 101 now, and the connection closed when this socket closes (else the gauges of open
+   * connections and requests would count every sync connection forever).
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private void reportUpgrade(HttpServerRequest request, ConnectionBase connection) {
+    if (!(connection.metrics() instanceof TCPMetrics tcp)) {
+      return;
+    }
+    if (tcp instanceof HttpServerMetrics http && request instanceof HttpServerRequestInternal vertxRequest
+        && vertxRequest.metric() != null) {
+      request.response().setStatusCode(101);
+      if (request.response() instanceof HttpResponse response) {
+        http.responseBegin(vertxRequest.metric(), response);
+        http.responseEnd(vertxRequest.metric(), response, 0);
+      }
+    }
+    Object connectionMetric = connection.metric();
+    SocketAddress remote = connection.remoteAddress();
+    channel.closeFuture().addListener(closed -> tcp.disconnected(connectionMetric, remote));
   }
 
   /** Where this socket's events go; set once, before the first event can arrive. */
