@@ -57,7 +57,8 @@ public final class SyncHandler {
       SyncSocket socket;
       try {
         socket = SyncSocket.accept(request, sessions.config().maxMessage(), sendQueue);
-      } catch (ApiException refused) {
+      } catch (RuntimeException refused) {
+        // Still Vert.x's request: answered like any other failure (400 for a bad upgrade).
         ctx.fail(refused);
         return;
       }

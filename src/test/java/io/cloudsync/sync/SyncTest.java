@@ -155,6 +155,13 @@ class SyncTest {
       assertThat(anonymous.nextOfType("error", 5000).getString("code")).isEqualTo("unauthorized");
       assertThat(anonymous.closeCode(5000)).isEqualTo((short) 1008);
     }
+    HttpResponse<Buffer> oldVersion = files.api.request(HttpMethod.GET, "/api/v1/sync", owner.getString("token"))
+        .putHeader("Upgrade", "websocket").putHeader("Connection", "Upgrade")
+        .putHeader("Sec-WebSocket-Version", "8").putHeader("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send().await();
+    assertThat(expect(oldVersion, 400).getString("code")).isEqualTo("bad_request");
+    assertThat(oldVersion.getHeader("Sec-WebSocket-Version")).isEqualTo("13");
+
     try (LiveClient client = live(owner.getString("token"))) {
       client.socket().writeTextMessage("{not json");
       assertThat(client.closeCode(5000)).isEqualTo((short) 1007);
