@@ -48,6 +48,7 @@ public final class SyncSession implements SyncSocket.Listener {
 
   // WebSocket close codes (RFC 6455 section 7.4.1).
   static final short GOING_AWAY = 1001;
+  static final short PROTOCOL_ERROR = 1002;
   static final short UNSUPPORTED_DATA = 1003;
   static final short INVALID_PAYLOAD = 1007;
   static final short POLICY_VIOLATION = 1008;
@@ -148,11 +149,6 @@ public final class SyncSession implements SyncSocket.Listener {
   @Override
   public void onTooBig() {
     close(MESSAGE_TOO_BIG, "messages may be " + ctx.config().maxMessage() + " bytes at most");
-  }
-
-  @Override
-  public void onDrained() {
-    drained();
   }
 
   @Override
@@ -678,7 +674,8 @@ public final class SyncSession implements SyncSocket.Listener {
     });
   }
 
-  private void drained() {
+  @Override
+  public void onDrained() {
     if (slowTimer != -1) {
       ctx.vertx().cancelTimer(slowTimer);
       slowTimer = -1;

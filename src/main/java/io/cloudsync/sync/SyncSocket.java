@@ -69,8 +69,6 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(SyncSocket.class);
   /** How long a close waits for the client's close before the connection is dropped. */
   private static final long CLOSE_WAIT_MS = 5_000;
-  private static final short PROTOCOL_ERROR = 1002;
-  private static final short INVALID_PAYLOAD = 1007;
   /** The server's ping payload; only read, so every ping can wrap the same bytes. */
   private static final byte[] PING = {'c', 's'};
 
@@ -317,17 +315,14 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** A whole text message: the frame decoder and {@link #data} keep it within {@code maxMessage}. */
   private void deliver(ByteBuf bytes) {
-    if (bytes.readableBytes() > maxMessage) {
-      emit(null, v -> listener.onTooBig());
-      return;
-    }
     String text;
     try {
       // A strict decoder: text frames must be valid UTF-8 (RFC 6455 section 8.1).
       text = StandardCharsets.UTF_8.newDecoder().decode(bytes.nioBuffer()).toString();
     } catch (CharacterCodingException e) {
-      close(INVALID_PAYLOAD, "text must be UTF-8");
+      close(SyncSession.INVALID_PAYLOAD, "text must be UTF-8");
       return;
     }
     emit(text, listener::onText);
@@ -346,7 +341,7 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
 
   private void protocolError(String reason) {
     releasePartial();
-    close(PROTOCOL_ERROR, reason);
+    close(SyncSession.PROTOCOL_ERROR, reason);
   }
 
   private void releasePartial() {
