@@ -132,6 +132,31 @@ class GatewayTest {
   }
 
   @Test
+  @DisplayName("writes an access-log line for a sync WebSocket's upgrade, which Vert.x never ends as a response")
+  void syncUpgradeLogged() {
+    List<String> seen = new CopyOnWriteArrayList<>();
+    Logger logger = (Logger) LoggerFactory.getLogger("io.cloudsync.access");
+    AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
+      @Override
+      protected void append(ILoggingEvent event) {
+        seen.add(event.getFormattedMessage());
+      }
+    };
+    capture.start();
+    Level before = logger.getLevel();
+    logger.setLevel(Level.INFO);
+    logger.addAppender(capture);
+    try (LiveClient live = LiveClient.connect(vertx, handle.httpPort(), null)) {
+      live.send(new JsonObject().put("type", "ping"));
+      assertThat(live.nextOfType("pong", 5000)).isNotNull();
+      assertThat(seen).anyMatch(line -> line.startsWith("GET /api/v1/sync 101 "));
+    } finally {
+      logger.detachAppender(capture);
+      logger.setLevel(before);
+    }
+  }
+
+  @Test
   @DisplayName("lets allow-listed origins call cross-site and refuses the others")
   void cors() {
     HttpResponse<Buffer> allowed = client.request(HttpMethod.OPTIONS, handle.httpPort(), "127.0.0.1", "/api/v1/info")

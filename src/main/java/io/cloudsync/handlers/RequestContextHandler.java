@@ -18,6 +18,9 @@ public final class RequestContextHandler implements Handler<RoutingContext> {
   static final String CONTENT_SECURITY_POLICY =
       "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+  /** Where in the routing context the request's start (System.nanoTime) is kept. */
+  private static final String STARTED = "cloudsync.started";
+
   private final boolean tls;
 
   public RequestContextHandler(boolean tls) {
@@ -42,12 +45,20 @@ public final class RequestContextHandler implements Handler<RoutingContext> {
         headers.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
       }
     });
-    ctx.addEndHandler(done -> {
-      if (ACCESS.isInfoEnabled()) {
-        ACCESS.info("{} {} {} {}ms", ctx.request().method(), ctx.request().path(),
-            ctx.response().getStatusCode(), (System.nanoTime() - started) / 1_000_000);
-      }
-    });
+    ctx.put(STARTED, started);
+    ctx.addEndHandler(done -> logAccess(ctx, ctx.response().getStatusCode()));
     ctx.next();
+  }
+
+  /**
+   * Writes the request's access-log line; called when its answer is done, and by the handlers of
+   * answers that Vert.x never ends itself, such as the sync WebSocket's 101.
+   */
+  static void logAccess(RoutingContext ctx, int status) {
+    if (ACCESS.isInfoEnabled()) {
+      Long started = ctx.get(STARTED);
+      ACCESS.info("{} {} {} {}ms", ctx.request().method(), ctx.request().path(), status,
+          started == null ? 0 : (System.nanoTime() - started) / 1_000_000);
+    }
   }
 }

@@ -62,6 +62,7 @@ public final class SyncHandler {
         ctx.fail(refused);
         return;
       }
+      RequestContextHandler.logAccess(ctx, 101);
       new SyncSession(socket, sessions).start(caller);
     });
     request.resume();
