@@ -149,7 +149,7 @@ public final class ContentWriter {
     private final ArrayDeque<Chunk> ready = new ArrayDeque<>();
     private int putsInFlight;
     private final Set<String> putThisUpload = new HashSet<>();
-    /** Chunks found already stored (or repeated within this file) and so not written by this upload. */
+    /** Chunks the store held before this upload, and so not written by it. */
     private final Set<String> reused = new java.util.LinkedHashSet<>();
     private final List<String> hashes = new ArrayList<>();
     private final List<Integer> sizes = new ArrayList<>();
@@ -352,8 +352,10 @@ public final class ContentWriter {
           String sha256 = plain.sha256();
           hashes.set(chunk.index(), sha256);
           name[0] = sha256;
-          // A chunk repeated inside one file (runs of zeros, say) is stored once.
-          return putThisUpload.add(sha256) ? store.put(plain) : Future.succeededFuture(false);
+          // A chunk repeated inside one file (runs of zeros, say) is stored once. The repeat counts
+          // as this upload's own bytes: reused is only what the store held before (and the first
+          // occurrence says so when it did), which the commit checks again under the collector's lock.
+          return putThisUpload.add(sha256) ? store.put(plain) : Future.succeededFuture(true);
         }).onComplete(put -> onContext(() -> {
           putsInFlight--;
           if (put.failed()) {
