@@ -165,17 +165,7 @@ public final class Commits {
     List<String> folders = segments.subList(0, segments.size() - 1);
     // With no folders on the way, the placement of the name checks the parent.
     Future<String> folder = folders.isEmpty() ? Future.succeededFuture(parent)
-        : Tree.requireFolder(conn, space, parent).map(parent);
-    for (String segment : folders) {
-      folder = folder.compose(at -> Tree.liveChild(conn, space, at, segment).compose(existing -> {
-        if (existing == null) {
-          return nodes.makeFolder(tx, space, at, segment, actor).map(made -> made.getString("id"));
-        }
-        return "folder".equals(existing.getString("type")) ? Future.succeededFuture(existing.getString("id"))
-            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "'" + existing.getString("name")
-                + "' on the path is a file, not a folder"));
-      }));
-    }
+        : Tree.requireFolder(conn, space, parent).compose(ok -> nodes.folderPath(tx, space, parent, folders, actor));
     String name = segments.get(segments.size() - 1);
     return folder.compose(at -> Tree.placement(conn, space, at, name))
         .compose(place -> place.requireFolder().compose(ok -> {

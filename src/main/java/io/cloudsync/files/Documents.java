@@ -67,7 +67,7 @@ public final class Documents {
     checkSize(content);
     String name = segments.get(segments.size() - 1);
     List<String> parents = segments.subList(0, segments.size() - 1);
-    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> folders(tx, space, parents, actor)
+    return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> nodes.folderPath(tx, space, null, parents, actor)
             .compose(folder -> Tree.placement(tx.conn(), space, folder, name)
                 .compose(place -> place.requireFolder().compose(ok -> {
                   Row existing = place.existing();
@@ -412,22 +412,6 @@ public final class Documents {
   }
 
   // --- paths -------------------------------------------------------------------------------------
-
-  /** Walks (and makes, where missing) the folders of a path in the locked space; null is the top level. */
-  private Future<String> folders(ChangeLog.Tx tx, String space, List<String> segments, String actor) {
-    Future<String> folder = Future.succeededFuture(null);
-    for (String segment : segments) {
-      folder = folder.compose(at -> Tree.liveChild(tx.conn(), space, at, segment).compose(existing -> {
-        if (existing == null) {
-          return nodes.makeFolder(tx, space, at, segment, actor).map(made -> made.getString("id"));
-        }
-        return "folder".equals(existing.getString("type")) ? Future.succeededFuture(existing.getString("id"))
-            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "'" + existing.getString("name")
-                + "' on the path is a " + existing.getString("type") + ", not a folder"));
-      }));
-    }
-    return folder;
-  }
 
   /** The live node at a path; 404 when any part is missing. */
   private Future<Row> atPath(String space, List<String> segments) {

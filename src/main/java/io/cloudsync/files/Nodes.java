@@ -287,10 +287,25 @@ public final class Nodes {
         .recover(Tree::nameTaken);
   }
 
-  /** A new folder in a locked space; 409 when the name is taken. Shared with path commits. */
-  Future<JsonObject> makeFolder(ChangeLog.Tx tx, String space, String parent, String name, String actor) {
-    return Tree.placement(tx.conn(), space, parent, name)
-        .compose(place -> makeFolder(tx, place, space, parent, name, actor, false));
+  /**
+   * Walks the folders of a path from {@code from} (null: the top level) in the locked space, making
+   * the missing ones, and answers the last one's id; 409 when a name on the way is not a folder.
+   * Shared by file commits and document writes by path.
+   */
+  Future<String> folderPath(ChangeLog.Tx tx, String space, String from, List<String> segments, String actor) {
+    Future<String> folder = Future.succeededFuture(from);
+    for (String segment : segments) {
+      folder = folder.compose(at -> Tree.placement(tx.conn(), space, at, segment).compose(place -> {
+        Row existing = place.existing();
+        if (existing == null) {
+          return makeFolder(tx, place, space, at, segment, actor, false).map(made -> made.getString("id"));
+        }
+        return "folder".equals(existing.getString("type")) ? Future.succeededFuture(existing.getString("id"))
+            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "'" + existing.getString("name")
+                + "' on the path is a " + existing.getString("type") + ", not a folder"));
+      }));
+    }
+    return folder;
   }
 
   /** A new folder where {@code place} says; {@code last}: nothing follows in the transaction. */
