@@ -37,7 +37,7 @@ public record CloudSyncConfig(
   }
 
   /** {@code url} is empty when the embedded PostgreSQL is to be used. */
-  public record Pg(String url, int poolSize, int embeddedPort) {
+  public record Pg(String url, int poolSize, int filesPoolSize, int embeddedPort) {
     public boolean embedded() {
       return url.isEmpty();
     }
@@ -189,7 +189,8 @@ public record CloudSyncConfig(
     if (!pgUrl.isEmpty() && !(pgUrl.startsWith("postgresql://") || pgUrl.startsWith("postgres://"))) {
       throw Settings.PG_URL.invalid(pgUrl, "a URL like postgresql://user:password@host:5432/db");
     }
-    Pg pg = new Pg(pgUrl, v.range(Settings.PG_POOL_SIZE, 1, 1000), v.range(Settings.PG_EMBEDDED_PORT, 0, 65535));
+    Pg pg = new Pg(pgUrl, v.range(Settings.PG_POOL_SIZE, 1, 1000), v.range(Settings.PG_FILES_POOL_SIZE, 1, 1000),
+        v.range(Settings.PG_EMBEDDED_PORT, 0, 65535));
 
     String redisUrl = v.string(Settings.REDIS_URL);
     if (!redisUrl.isEmpty() && !(redisUrl.startsWith("redis://") || redisUrl.startsWith("rediss://"))) {

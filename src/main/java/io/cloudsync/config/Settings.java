@@ -35,6 +35,8 @@ public final class Settings {
   public static final Setting PG_URL = string("pg.url", "",
       "PostgreSQL URL (postgresql://user:password@host:5432/db); empty starts the embedded PostgreSQL.");
   public static final Setting PG_POOL_SIZE = integer("pg.pool_size", 16, "Connections in the PostgreSQL pool.");
+  public static final Setting PG_FILES_POOL_SIZE = integer("pg.files_pool_size", 8,
+      "Connections of the files role's own PostgreSQL pool, on its own event loop (besides pg.pool_size).");
   public static final Setting PG_EMBEDDED_PORT = integer("pg.embedded_port", 0,
       "Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free one. Set it to let other local nodes share it.");
   public static final Setting REDIS_URL = string("redis.url", "",

@@ -29,7 +29,7 @@ public final class Database {
   private Database(Vertx vertx, PgConnectOptions connectOptions, EmbeddedPostgres embedded, CloudSyncConfig config) {
     this.vertx = vertx;
     this.connectOptions = connectOptions;
-    this.pool = pool(vertx, connectOptions, config);
+    this.pool = pool(vertx, connectOptions, config.pg().poolSize(), "cloudsync-pg");
     this.embedded = embedded;
   }
 
@@ -70,7 +70,12 @@ public final class Database {
         });
   }
 
-  private static Pool pool(Vertx vertx, PgConnectOptions options, CloudSyncConfig config) {
+  /**
+   * A pool of connections to {@code options}, set up as the server's own: statements stay prepared,
+   * each run is planned for its parameters. A connection's I/O runs on the event loop of the
+   * context that first needed it, so a pool used from one verticle only keeps its connections there.
+   */
+  public static Pool pool(Vertx vertx, PgConnectOptions options, int maxSize, String name) {
     // Each connection keeps its statements prepared: a statement that is not needs a round trip to
     // prepare before it runs, and holds back whatever is pipelined behind it until then. Each run
     // is still planned for its own parameters, as an unprepared one was: a generic plan would
@@ -78,7 +83,7 @@ public final class Database {
     options.setReconnectAttempts(2).setReconnectInterval(500).setCachePreparedStatements(true)
         .addProperty("plan_cache_mode", "force_custom_plan");
     return PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(config.pg().poolSize()).setName("cloudsync-pg").setShared(false))
+        .with(new PoolOptions().setMaxSize(maxSize).setName(name).setShared(false))
         .connectingTo(options)
         .using(vertx)
         .build();

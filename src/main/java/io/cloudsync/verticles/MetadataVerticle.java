@@ -4,6 +4,7 @@ import io.cloudsync.Services;
 import io.cloudsync.auth.Access;
 import io.cloudsync.bus.Addresses;
 import io.cloudsync.bus.Bus;
+import io.cloudsync.db.Database;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.files.ChangeLog;
@@ -15,6 +16,8 @@ import io.cloudsync.files.Trash;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import java.util.List;
 import org.slf4j.Logger;
@@ -31,6 +34,7 @@ public final class MetadataVerticle extends VerticleBase {
 
   private final Services services;
   private long purgeTimer = -1;
+  private Pool pool;
 
   public MetadataVerticle(Services services) {
     this.services = services;
@@ -38,15 +42,20 @@ public final class MetadataVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    Access access = new Access(services.pool());
-    ChangeLog log = new ChangeLog(vertx, services.pool());
-    Trash trash = new Trash(services.pool(), log, services.config().files().trashRetentionDays(),
+    // A pool of the role's own: its connections are made from this verticle's context, so their I/O
+    // runs on its event loop. On the shared pool a write's statements would come back through a
+    // gateway's event loop and wait behind its fan-out of live changes, with the space locked.
+    pool = Database.pool(vertx, new PgConnectOptions(services.pgConnectOptions()),
+        services.config().pg().filesPoolSize(), "cloudsync-pg-files");
+    Access access = new Access(pool);
+    ChangeLog log = new ChangeLog(vertx, pool);
+    Trash trash = new Trash(pool, log, services.config().files().trashRetentionDays(),
         services.chunks()::delete);
-    Spaces spaces = new Spaces(services.pool(), access, log);
-    Nodes nodes = new Nodes(services.pool(), access, log, trash, services.config().files());
-    Commits commits = new Commits(services.pool(), access, log, nodes, services.config().files(),
+    Spaces spaces = new Spaces(pool, access, log);
+    Nodes nodes = new Nodes(pool, access, log, trash, services.config().files());
+    Commits commits = new Commits(pool, access, log, nodes, services.config().files(),
         services.chunks()::exists);
-    Documents documents = new Documents(services.pool(), access, log, nodes, services.config().files(),
+    Documents documents = new Documents(pool, access, log, nodes, services.config().files(),
         services.config().docs());
     purgeTimer = vertx.setPeriodic(PURGE_INTERVAL_MS, id -> trash.purgeExpired()
         .onFailure(e -> LOG.warn("Trash retention run failed", e)));
@@ -86,7 +95,7 @@ public final class MetadataVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(purgeTimer);
-    return Future.succeededFuture();
+    return pool == null ? Future.succeededFuture() : pool.close();
   }
 
   private static Future<JsonObject> changes(Access access, ChangeLog log, JsonObject request) {
@@ -103,7 +112,7 @@ public final class MetadataVerticle extends VerticleBase {
 
   private Future<JsonObject> info(JsonObject request) {
     LOG.debug("Reading installation facts");
-    return services.pool()
+    return pool
         .query("SELECT i.id::text AS id, (SELECT max(version) FROM schema_migrations) AS schema_version FROM installation i")
         .execute()
         .map(rows -> {
