@@ -26,7 +26,9 @@ public final class Clustering {
   public static Future<Vertx> start(CloudSyncConfig config) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CloudSync.bindJvmMetrics(registry);
-    VertxOptions options = new VertxOptions()
+    // Netty's native epoll transport where the platform has it (Linux on x86-64 or ARM64): fewer
+    // system calls and less garbage per message than Java NIO, which Vert.x uses elsewhere.
+    VertxOptions options = new VertxOptions().setPreferNativeTransport(true)
         .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setRegistryName(METRICS_REGISTRY));
     VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry));
     if (!config.cluster().enabled()) {

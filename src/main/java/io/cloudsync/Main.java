@@ -5,6 +5,7 @@ import io.cloudsync.config.ConfigException;
 import io.cloudsync.config.ConfigLoader;
 import io.cloudsync.db.StartupException;
 import io.cloudsync.observability.Logging;
+import io.netty.channel.unix.Errors;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintStream;
@@ -105,14 +106,20 @@ public final class Main {
     }, "cloudsync-shutdown"));
     String scheme = config.http().tls().isPresent() ? "https" : "http";
     if (handle.httpPort() > 0) {
-      log.info("CloudSync {} ready on {}://{}:{} in {} ms (roles: {}{})", CloudSync.version(), scheme,
+      log.info("CloudSync {} ready on {}://{}:{} in {} ms (roles: {}{}; network: {})", CloudSync.version(), scheme,
           config.http().host(), handle.httpPort(), (System.nanoTime() - started) / 1_000_000,
-          roleNames(config), config.cluster().enabled() ? ", clustered" : "");
+          roleNames(config), config.cluster().enabled() ? ", clustered" : "", transport(vertx));
     } else {
-      log.info("CloudSync {} ready in {} ms (roles: {}{})", CloudSync.version(),
-          (System.nanoTime() - started) / 1_000_000, roleNames(config), config.cluster().enabled() ? ", clustered" : "");
+      log.info("CloudSync {} ready in {} ms (roles: {}{}; network: {})", CloudSync.version(),
+          (System.nanoTime() - started) / 1_000_000, roleNames(config), config.cluster().enabled() ? ", clustered" : "",
+          transport(vertx));
     }
     return 0;
+  }
+
+  /** Which transport the server's sockets use: Netty's native epoll where the platform has it, else Java NIO. */
+  private static String transport(Vertx vertx) {
+    return vertx.isNativeTransportEnabled() ? "native epoll" : "Java NIO";
   }
 
   private static String roleNames(CloudSyncConfig config) {
@@ -125,7 +132,10 @@ public final class Main {
       return e.getMessage();
     }
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof BindException) {
+      // Java NIO reports a port it cannot take as a BindException; the native epoll transport as the
+      // failed bind call and its error.
+      if (t instanceof BindException || t instanceof Errors.NativeIoException nativeError
+          && String.valueOf(nativeError.getMessage()).startsWith("bind(")) {
         return "cannot listen on " + config.http().host() + ":" + config.http().port() + ": " + t.getMessage();
       }
     }

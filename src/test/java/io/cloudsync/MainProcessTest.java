@@ -121,6 +121,11 @@ class MainProcessTest {
       assertThat(out.lines().filter(line -> !line.isBlank()))
           .allMatch(line -> line.startsWith("{") && line.endsWith("}"), "every log line is JSON");
       assertThat(out).contains("\"message\":\"Stopped\"");
+      if (System.getProperty("os.name").equals("Linux")
+          && List.of("amd64", "aarch64").contains(System.getProperty("os.arch"))) {
+        assertThat(out).as("the native transport on Linux").contains("network: native epoll");
+      }
+      assertThat(metrics).as("the files role's own pool").contains("cloudsync-pg-files");
       assertThat(process.exitValue()).isEqualTo(143);
     } finally {
       process.destroyForcibly();

@@ -4,6 +4,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
@@ -34,10 +35,11 @@ public final class BareBroadcastServer extends VerticleBase {
   public static void main(String[] args) {
     int port = Integer.parseInt(args[0]);
     int instances = args.length > 1 ? Integer.parseInt(args[1]) : Runtime.getRuntime().availableProcessors();
-    Vertx vertx = Vertx.vertx();
+    // The transport CloudSync's server prefers too: Netty's native epoll on Linux.
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     vertx.deployVerticle(() -> new BareBroadcastServer(port), new DeploymentOptions().setInstances(instances))
         .onSuccess(id -> System.out.println("BareBroadcastServer listening on 127.0.0.1:" + port + " with "
-            + instances + " event loops"))
+            + instances + " event loops, native transport " + vertx.isNativeTransportEnabled()))
         .onFailure(e -> {
           e.printStackTrace();
           System.exit(1);

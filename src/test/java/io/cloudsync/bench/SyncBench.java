@@ -116,8 +116,9 @@ public final class SyncBench {
     this.drainSeconds = drainSeconds;
     this.sourceAddresses = sourceAddresses;
     this.work = work;
-    this.clients = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(Runtime.getRuntime().availableProcessors()));
-    this.control = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
+    this.clients = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
+        .setEventLoopPoolSize(Runtime.getRuntime().availableProcessors()));
+    this.control = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(1));
     this.http = WebClient.create(control, new WebClientOptions().setKeepAlive(true),
         new io.vertx.core.http.PoolOptions().setHttp1MaxSize(64));
   }
