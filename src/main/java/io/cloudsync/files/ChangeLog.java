@@ -54,6 +54,8 @@ public final class ChangeLog {
     private final Transaction transaction;
     /** The commit, once {@link #lastNode} sent it. */
     private Future<Void> committing;
+    /** The space this transaction locked, once it holds the lock; null for a write of no one space. */
+    private Tree.Space locked;
 
     Tx(SqlConnection conn, List<JsonObject> appended, Transaction transaction) {
       this.conn = conn;
@@ -67,6 +69,14 @@ public final class ChangeLog {
 
     public List<JsonObject> appended() {
       return appended;
+    }
+
+    /** The space this transaction holds locked ({@link ChangeLog#write(String, String, Access.Action, Function, Work)}). */
+    Tree.Space locked() {
+      if (locked == null) {
+        throw new IllegalStateException("this transaction holds no space");
+      }
+      return locked;
     }
 
     /** Sends the commit now, behind what was sent before, unless it went already. */
@@ -139,7 +149,10 @@ public final class ChangeLog {
               return Future.<T>failedFuture(begun.cause());
             }
             Tx tx = new Tx(conn, appended, begun.result());
-            return settle(tx, locked.compose(space -> first.compose(r -> work.apply(tx, space, r))));
+            return settle(tx, locked.compose(space -> {
+              tx.locked = space;
+              return first.compose(r -> work.apply(tx, space, r));
+            }));
           });
         })
         .onSuccess(done -> appended.forEach(this::publish));

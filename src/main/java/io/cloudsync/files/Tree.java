@@ -24,30 +24,43 @@ final class Tree {
   static final String SAME_FOLDER = "coalesce(n.parent_id, '00000000-0000-0000-0000-000000000000'::uuid) "
       + "= coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'::uuid)";
 
-  /** The space row of a write, locked for the transaction. */
-  record Space(String id, String ownerId, String conflictPolicy) {
+  /**
+   * The space row of a write, locked for the transaction; {@code now} is the transaction's time, the
+   * {@code now()} of every row it writes.
+   */
+  record Space(String id, String ownerId, String conflictPolicy, OffsetDateTime now) {
   }
 
   private Tree() {
   }
 
   static JsonObject toJson(Row row) {
-    boolean file = "file".equals(row.getString("type"));
-    boolean sized = file || "document".equals(row.getString("type"));
+    return toJson(row.getString("id"), row.getString("space_id"), row.getString("parent_id"), row.getString("name"),
+        row.getString("type"), row.getLong("version"), row.getLong("size"), row.getString("sha256"),
+        row.getString("created_by"), row.getString("modified_by"), row.getOffsetDateTime("created_at"),
+        row.getOffsetDateTime("modified_at"), row.getOffsetDateTime("deleted_at"));
+  }
+
+  /** A node as the API shows it, from its columns. */
+  static JsonObject toJson(String id, String spaceId, String parentId, String name, String type, Long version,
+                           Long size, String sha256, String createdBy, String modifiedBy, OffsetDateTime createdAt,
+                           OffsetDateTime modifiedAt, OffsetDateTime deletedAt) {
+    boolean file = "file".equals(type);
+    boolean sized = file || "document".equals(type);
     return new JsonObject()
-        .put("id", row.getString("id"))
-        .put("space_id", row.getString("space_id"))
-        .put("parent_id", row.getString("parent_id"))
-        .put("name", row.getString("name"))
-        .put("type", row.getString("type"))
-        .put("version", row.getLong("version"))
-        .put("size", sized ? row.getLong("size") : null)
-        .put("sha256", file ? row.getString("sha256") : null)
-        .put("created_by", row.getString("created_by"))
-        .put("modified_by", row.getString("modified_by"))
-        .put("created_at", instant(row.getOffsetDateTime("created_at")))
-        .put("modified_at", instant(row.getOffsetDateTime("modified_at")))
-        .put("deleted_at", instant(row.getOffsetDateTime("deleted_at")));
+        .put("id", id)
+        .put("space_id", spaceId)
+        .put("parent_id", parentId)
+        .put("name", name)
+        .put("type", type)
+        .put("version", version)
+        .put("size", sized ? size : null)
+        .put("sha256", file ? sha256 : null)
+        .put("created_by", createdBy)
+        .put("modified_by", modifiedBy)
+        .put("created_at", instant(createdAt))
+        .put("modified_at", instant(modifiedAt))
+        .put("deleted_at", instant(deletedAt));
   }
 
   static String instant(OffsetDateTime time) {
@@ -72,7 +85,7 @@ final class Tree {
    */
   static Future<Space> lockSpace(SqlClient conn, String spaceId, String userId, Access.Action action) {
     Tuple ids = Tuple.of(spaceId, userId);
-    Future<RowSet<Row>> lock = conn.preparedQuery("SELECT s.id::text, s.owner_id::text, s.conflict_policy "
+    Future<RowSet<Row>> lock = conn.preparedQuery("SELECT s.id::text, s.owner_id::text, s.conflict_policy, now() "
             + "FROM spaces s WHERE s.id = $1::uuid AND s.deleted_at IS NULL AND EXISTS (SELECT 1 FROM space_members m "
             + "WHERE m.space_id = s.id AND m.user_id = $2::uuid) FOR UPDATE")
         .execute(ids);
@@ -89,7 +102,8 @@ final class Tree {
       Row row = lock.result().iterator().next();
       Row role = member.result().size() == 0 ? null : member.result().iterator().next();
       return Access.decide(role == null ? null : role.getString(0), action)
-          .map(allowed -> new Space(row.getString(0), row.getString(1), row.getString(2)));
+          .map(allowed -> new Space(row.getString(0), row.getString(1), row.getString(2),
+              row.getOffsetDateTime(3)));
     });
   }
 
