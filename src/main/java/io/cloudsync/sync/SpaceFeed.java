@@ -52,6 +52,7 @@ public final class SpaceFeed {
     private final JsonObject change;
     private final long seq;
     private byte[] frame;
+    private byte[] wire;
 
     LiveChange(JsonObject change) {
       this.change = change;
@@ -71,6 +72,14 @@ public final class SpaceFeed {
         frame = frameOf(change);
       }
       return frame;
+    }
+
+    /** The frame as a whole WebSocket frame ({@link SyncSocket#textFrame}), made once like the frame. */
+    public byte[] wire() {
+      if (wire == null) {
+        wire = SyncSocket.textFrame(frame());
+      }
+      return wire;
     }
   }
 

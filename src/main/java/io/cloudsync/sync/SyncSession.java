@@ -455,7 +455,7 @@ public final class SyncSession implements SyncSocket.Listener {
      */
     boolean process(JsonObject change, SpaceFeed.LiveChange live) {
       if (!heavy) {
-        deliver(change, live == null ? SpaceFeed.frameOf(change) : live.frame());
+        deliver(change, live);
         return true;
       }
       Future<JsonObject> decision = decider.decide(change);
@@ -485,9 +485,9 @@ public final class SyncSession implements SyncSocket.Listener {
       } else if (decision.result() == null) {
         last = change.getLong("seq");
       } else if (decision.result() == change) {
-        deliver(change, live == null ? SpaceFeed.frameOf(change) : live.frame());
+        deliver(change, live);
       } else {
-        deliver(decision.result(), SpaceFeed.frameOf(decision.result()));
+        deliver(decision.result(), null);
       }
     }
 
@@ -546,8 +546,13 @@ public final class SyncSession implements SyncSocket.Listener {
       });
     }
 
-    void deliver(JsonObject change, byte[] frame) {
-      ws.writeTextMessage(frame);
+    /** Sends a change: {@code live}, when given, is it as the feed encoded it for every socket. */
+    void deliver(JsonObject change, SpaceFeed.LiveChange live) {
+      if (live != null) {
+        ws.writeTextMessage(live.frame(), live.wire());
+      } else {
+        ws.writeTextMessage(SpaceFeed.frameOf(change), null);
+      }
       last = change.getLong("seq");
       told = last;
       if (ChangeLog.removes(change, principal.userId())) {

@@ -28,6 +28,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionEncoder;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -101,6 +102,8 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
   private boolean closeSent;
   /** The frame decoder stopped reading after a broken frame: no close answer can arrive. */
   private boolean deaf;
+  /** The handshake is done and negotiated no extension: a frame goes out as it is written. */
+  private boolean plainFrames;
 
   private SyncSocket(Channel channel, ContextInternal context, int maxMessage) {
     this.channel = channel;
@@ -171,6 +174,9 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
       if (!done.isSuccess()) {
         LOG.debug("The WebSocket handshake failed: {}", done.cause().getMessage());
         channel.close();
+      } else {
+        // permessage-deflate, when negotiated, put its encoder in the pipeline with the 101 answer.
+        socket.plainFrames = pipeline.get(WebSocketExtensionEncoder.class) == null;
       }
     });
     // A paused request may have stopped reading; frames must flow now.
@@ -214,12 +220,40 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
     channel.writeAndFlush(new TextWebSocketFrame(ByteBufUtil.writeUtf8(channel.alloc(), text)), channel.voidPromise());
   }
 
-  /** Sends one text message already in UTF-8; the bytes are only read, so one array may serve many sockets. */
-  public void writeTextMessage(byte[] utf8) {
+  /**
+   * Sends one text message already in UTF-8; the bytes are only read, so one array may serve many
+   * sockets. {@code frame}, when given, is the same message as a whole unmasked frame
+   * ({@link #textFrame}), sent as it is where no extension rewrites frames.
+   */
+  public void writeTextMessage(byte[] utf8, byte[] frame) {
     if (closeSent) {
       return;
     }
-    channel.writeAndFlush(new TextWebSocketFrame(Unpooled.wrappedBuffer(utf8)), channel.voidPromise());
+    Object message = frame != null && plainFrames ? Unpooled.wrappedBuffer(frame)
+        : new TextWebSocketFrame(Unpooled.wrappedBuffer(utf8));
+    channel.writeAndFlush(message, channel.voidPromise());
+  }
+
+  /** A text message as one final, unmasked WebSocket frame (RFC 6455 section 5.2), as a server sends it. */
+  public static byte[] textFrame(byte[] utf8) {
+    int length = utf8.length;
+    int header = length < 126 ? 2 : length <= 0xFFFF ? 4 : 10;
+    byte[] frame = new byte[header + length];
+    frame[0] = (byte) 0x81;
+    if (length < 126) {
+      frame[1] = (byte) length;
+    } else if (length <= 0xFFFF) {
+      frame[1] = 126;
+      frame[2] = (byte) (length >>> 8);
+      frame[3] = (byte) length;
+    } else {
+      frame[1] = 127;
+      for (int i = 0; i < 8; i++) {
+        frame[2 + i] = (byte) ((long) length >>> (56 - 8 * i));
+      }
+    }
+    System.arraycopy(utf8, 0, frame, header, length);
+    return frame;
   }
 
   public void writePing() {
