@@ -31,6 +31,7 @@ import io.vertx.ext.web.handler.sockjs.SockJSHandler;
 import io.vertx.ext.web.handler.sockjs.SockJSHandlerOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSSocket;
 import io.vertx.sqlclient.Pool;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -52,10 +53,13 @@ import java.util.regex.Pattern;
  * with {@code access_revoked}; when the token expires the socket is closed with
  * {@code token_expired} and the client reconnects with a fresh one.
  *
- * <p>A register may also carry {@code path_prefix}, {@code types} and {@code snapshot} headers. Such a
- * registration is served in seq order by this class rather than by the bridge's own delivery: a
- * publish that arrives out of turn sends it to the log for what came before, skipped changes move a
- * cursor the client is told about, and a snapshot goes out before the first change after it.
+ * <p>A register may also carry {@code path_prefix}, {@code types} and {@code snapshot} headers.
+ * Every registration is served in seq order by this class from the event loop's {@link SpaceFeed},
+ * rather than by the bridge's own delivery: a publish that arrives out of turn sends it to the log
+ * for what came before, skipped changes move a cursor the client is told about, and a snapshot goes
+ * out before the first change after it. The bridge itself keeps only a placeholder registration
+ * (see {@link Client#placeholder}), so a change costs one event-bus message per event loop, not one
+ * per browser.
  */
 public final class EventBusBridge {
   private static final Pattern SPACE_ADDRESS = Pattern.compile(Pattern.quote(Addresses.SYNC_SPACE_PREFIX)
@@ -78,8 +82,8 @@ public final class EventBusBridge {
   private final Presence presence;
   /**
    * The newest change sent on each address, as the {@code rec} text every browser registered there
-   * gets: encoded for the first and reused for the others. Bounded: an address that falls out is
-   * only encoded again.
+   * gets unchanged: encoded for the first and reused for the others. Bounded: an address that falls
+   * out is only encoded again.
    */
   private final Map<String, Rec> lastRec = new java.util.LinkedHashMap<>(16, 0.75f, true) {
     @Override
@@ -141,8 +145,11 @@ public final class EventBusBridge {
   private final class Client {
     final SockJSSocket socket;
     final Set<String> revokedAddresses = new HashSet<>();
-    /** Filtered or snapshot registrations, by address. */
+    /** Registrations, by address. */
     final Map<String, Stream> streams = new HashMap<>();
+    /** The bridge's placeholder address of each registration, by address. */
+    final Map<String, String> placeholders = new HashMap<>();
+    long placeholderCount;
     /** Filtered or snapshot registrations still being checked: they hold a slot of sync.max_filtered_subscriptions. */
     int pendingStreams;
     /** Presence entries, by address. */
@@ -156,8 +163,6 @@ public final class EventBusBridge {
      * reading, at sync.send_queue.
      */
     long queued;
-    /** Whether a message for an unfiltered registration was left out because the queue was full. */
-    boolean dropped;
     long slowTimer = -1;
 
     Client(SockJSSocket socket) {
@@ -240,15 +245,20 @@ public final class EventBusBridge {
     void drained() {
       vertx.cancelTimer(slowTimer);
       slowTimer = -1;
-      if (dropped) {
-        // Unfiltered registrations are not read back from the log: what was left out is lost to this client.
-        slow();
-        return;
-      }
       List.copyOf(streams.values()).forEach(Stream::pull);
     }
 
-    /** Ends a client that did not read, with the cursors of its ordered registrations (not those mid-snapshot). */
+    /**
+     * The address the bridge registers instead of {@code address}: a space id no space has (space ids
+     * are random version-4 UUIDs), so nothing is ever published to it. The bridge keeps its own
+     * books of the registration (handler limit, unregister) on it, while the stream delivers.
+     */
+    String placeholder(String address) {
+      return placeholders.computeIfAbsent(address, a -> Addresses.SYNC_SPACE_PREFIX + "00000000-0000-0000-0000-"
+          + String.format("%012x", ++placeholderCount));
+    }
+
+    /** Ends a client that did not read, with the cursors of its registrations (not those mid-snapshot). */
     void slow() {
       JsonObject cursors = new JsonObject();
       streams.forEach((address, stream) -> {
@@ -350,15 +360,21 @@ public final class EventBusBridge {
         event.complete(true);
       }
       case REGISTER -> register(event, clients.get(socket));
-      case RECEIVE -> event.complete(receive(event, clients.get(socket)));
+      // Nothing is published to a placeholder; whatever else would reach a browser stays out.
+      case RECEIVE -> event.complete(false);
       case UNREGISTER -> {
         Client client = clients.get(socket);
-        Stream stream = client == null ? null : client.streams.remove(event.getRawMessage().getString("address", ""));
-        if (stream != null) {
-          stream.end();
-        }
+        String address = event.getRawMessage().getString("address", "");
         if (client != null) {
-          client.leavePresence(event.getRawMessage().getString("address", ""));
+          Stream stream = client.streams.remove(address);
+          if (stream != null) {
+            stream.end();
+          }
+          client.leavePresence(address);
+          String placeholder = client.placeholders.remove(address);
+          if (placeholder != null) {
+            event.setRawMessage(event.getRawMessage().copy().put("address", placeholder));
+          }
         }
         event.complete(true);
       }
@@ -407,13 +423,12 @@ public final class EventBusBridge {
     }
     tokens.verify(authorization.substring(BEARER.length()).trim())
         .compose(caller -> access.require(caller.userId(), space, Access.Action.READ).map(caller))
-        .compose(caller -> !ordered ? Future.succeededFuture(new Admitted(caller, null))
-            : feed.head(space).compose(head -> ChangeFilter.at(filter, snapshot, pool, space, head,
+        .compose(caller -> feed.head(space).compose(head -> ChangeFilter.at(filter, snapshot, pool, space, head,
                 config.maxTrackedFolders()).map(decider -> new Stream(client, address, space, decider, head, snapshot)))
-                .compose(stream -> feed.listen(space, stream).map(registration -> {
-                  stream.registration = registration;
-                  return new Admitted(caller, stream);
-                })))
+            .compose(stream -> feed.listen(space, stream).map(registration -> {
+              stream.registration = registration;
+              return new Admitted(caller, stream);
+            })))
         .onComplete(checked -> {
           if (ordered) {
             client.pendingStreams--;
@@ -424,14 +439,13 @@ public final class EventBusBridge {
               && (client.principal == null || client.principal.userId().equals(caller.userId()))) {
             client.authenticated(caller);
             client.revokedAddresses.remove(address);
-            Stream previous = stream == null ? client.streams.remove(address) : client.streams.put(address, stream);
+            Stream previous = client.streams.put(address, stream);
             if (previous != null) {
               previous.end();
             }
+            event.setRawMessage(message.copy().put("address", client.placeholder(address)));
             event.complete(true);
-            if (stream != null) {
-              stream.started();
-            }
+            stream.started();
             if (presenceRequest != null) {
               enterPresence(client, address, space, presenceRequest);
             }
@@ -448,7 +462,7 @@ public final class EventBusBridge {
         });
   }
 
-  /** A register that passed: who, and its ordered stream when it filters or asked for a snapshot. */
+  /** A register that passed: who, and its stream. */
   private record Admitted(Principal caller, Stream stream) {
   }
 
@@ -473,62 +487,23 @@ public final class EventBusBridge {
     return value instanceof String text ? text : null;
   }
 
-  /**
-   * Writes a message of an unfiltered registration to this browser, without the {@code v} field of the
-   * internal envelope, through the client's bounded queue; always answers false, so that the bridge writes
-   * nothing itself. A message that finds the queue full is left out, and the client is ended with
-   * {@code slow_consumer}.
-   */
-  private boolean receive(BridgeEvent event, Client client) {
-    JsonObject message = event.getRawMessage();
-    String address = message.getString("address", "");
-    if (client == null || client.principal == null || client.revokedAddresses.contains(address)) {
-      return false;
-    }
-    if (client.streams.containsKey(address)) {
-      // The stream writes this address's messages itself, in order, from the space's feed.
-      return false;
-    }
-    if (client.full()) {
-      client.dropped = true;
-      client.awaitDrain();
-      return false;
-    }
-    if (!(message.getValue("body") instanceof JsonObject body)) {
-      client.write(message.encode());
-      return false;
-    }
-    client.write(rec(address, message, body));
-    boolean removed = ChangeLog.removes(body, client.principal.userId());
-    if (removed || ChangeLog.SPACE_DELETED.equals(body.getString("notice"))) {
-      client.revokedAddresses.add(address);
-      client.leavePresence(address);
-      client.write(new JsonObject().put("type", "err").put("address", address)
-          .put("failureCode", 403).put("failureType", "access_revoked")
-          .put("message", removed ? "You are no longer a member of this space" : "The space was deleted").encode());
-    }
-    return false;
-  }
-
-  /** The {@code rec} text of a message for an unfiltered registration, without the internal {@code v} field. */
-  private String rec(String address, JsonObject message, JsonObject body) {
-    Long seq = body.getValue("seq") instanceof Number number ? number.longValue() : null;
-    Rec cached = seq == null ? null : lastRec.get(address);
+  /** The {@code rec} text of a change for {@code address}, without the internal {@code v} field. */
+  private String rec(String address, JsonObject change) {
+    long seq = change.getLong("seq");
+    Rec cached = lastRec.get(address);
     if (cached != null && cached.seq() == seq) {
       return cached.text();
     }
-    JsonObject clean = body.copy();
-    clean.remove(Bus.VERSION_FIELD);
-    String text = message.copy().put("body", clean).encode();
-    if (seq != null) {
-      lastRec.put(address, new Rec(seq, text));
-    }
+    JsonObject body = change.copy();
+    body.remove(Bus.VERSION_FIELD);
+    String text = new JsonObject().put("type", "rec").put("address", address).put("body", body).encode();
+    lastRec.put(address, new Rec(seq, text));
     return text;
   }
 
   /**
-   * A filtered or snapshot registration: its changes in seq order from {@code last}, decided by its
-   * filter, written to the socket as {@code rec} messages of its address. It follows the space's
+   * A registration: its changes in seq order from {@code last}, decided by its filter (if any),
+   * written to the socket as {@code rec} messages of its address. It follows the space's
    * {@link SpaceFeed} like a raw WebSocket subscription (late publishes reordered, lost ones found by
    * the head check); a gap is read from the log.
    */
@@ -550,6 +525,8 @@ public final class EventBusBridge {
     long snapshotCount;
     long cursorTimer = -1;
     SpaceFeed.Registration registration;
+    /** Changes read from the log and not handed on yet, oldest first: a full queue stops a page midway. */
+    final ArrayDeque<JsonObject> pending = new ArrayDeque<>();
 
     Stream(Client client, String address, String space, ChangeFilter decider, long head, boolean snapshot) {
       this.client = client;
@@ -573,8 +550,8 @@ public final class EventBusBridge {
       if (ended || seq <= last) {
         return;
       }
-      JsonObject change = live.change().copy();
-      change.remove(Bus.VERSION_FIELD);
+      // Shared with every stream of the event loop: read only (the filter answers a copy when it marks one).
+      JsonObject change = live.change();
       seen = Math.max(seen, seq);
       if (seq == last + 1 && !reading && snapshotAfter == null && !client.full()) {
         if (process(change)) {
@@ -595,7 +572,8 @@ public final class EventBusBridge {
 
     @Override
     public void notice(String type) {
-      if (ChangeLog.SPACE_DELETED.equals(type)) {
+      if (!ended && ChangeLog.SPACE_DELETED.equals(type)) {
+        write(new JsonObject().put("notice", type).put("space", space));
         revoke("The space was deleted");
       }
     }
@@ -613,6 +591,10 @@ public final class EventBusBridge {
         snapshotPage();
         return;
       }
+      if (!pending.isEmpty()) {
+        handOn();
+        return;
+      }
       if (seen <= last) {
         return;
       }
@@ -627,22 +609,33 @@ public final class EventBusBridge {
           return;
         }
         for (Object each : read.result().getJsonArray("changes")) {
-          JsonObject change = (JsonObject) each;
-          if (!ended && client.full()) {
-            told();
-            client.awaitDrain();
-            return;
-          }
-          if (ended || change.getLong("seq") > last && !process(change)) {
-            return;
-          }
+          pending.add((JsonObject) each);
         }
-        if (!read.result().getBoolean("has_more")) {
-          seen = Math.max(seen, last);
+        if (!read.result().getBoolean("has_more") && !pending.isEmpty()) {
+          seen = Math.max(seen, pending.peekLast().getLong("seq"));
         }
-        told();
-        pull();
+        handOn();
       });
+    }
+
+    /** Hands on what was read, until the queue fills or a decision waits for a look-up (which carries on). */
+    void handOn() {
+      while (!pending.isEmpty()) {
+        if (ended) {
+          return;
+        }
+        if (client.full()) {
+          told();
+          client.awaitDrain();
+          return;
+        }
+        JsonObject change = pending.poll();
+        if (change.getLong("seq") > last && !process(change)) {
+          return;
+        }
+      }
+      told();
+      pull();
     }
 
     boolean process(JsonObject change) {
@@ -672,12 +665,20 @@ public final class EventBusBridge {
         return;
       }
       last = change.getLong("seq");
-      if (decision.result() != null) {
-        write(decision.result());
-        told = last;
-        if (ChangeLog.removes(change, client.principal.userId())) {
-          revoke("You are no longer a member of this space");
-        }
+      JsonObject decided = decision.result();
+      if (decided == null) {
+        return;
+      }
+      if (decided == change) {
+        client.write(rec(address, change));
+      } else {
+        // A marked copy of its own.
+        decided.remove(Bus.VERSION_FIELD);
+        write(decided);
+      }
+      told = last;
+      if (ChangeLog.removes(change, client.principal.userId())) {
+        revoke("You are no longer a member of this space");
       }
     }
 
@@ -745,6 +746,7 @@ public final class EventBusBridge {
 
     void end() {
       ended = true;
+      pending.clear();
       if (cursorTimer != -1) {
         vertx.cancelTimer(cursorTimer);
       }

@@ -13,6 +13,7 @@ import io.cloudsync.test.Servers;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Tuple;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -58,9 +59,23 @@ class EventBusBridgeTest {
     return Addresses.SYNC_SPACE_PREFIX + space;
   }
 
+  /** A change of a folder {@link #probe} made. */
   private static boolean isProbe(JsonObject message) {
-    return "rec".equals(message.getString("type")) && message.getValue("body") instanceof JsonObject body
-        && body.containsKey("probe");
+    return isChange(message) && message.getJsonObject("body").getValue("node") instanceof JsonObject node
+        && String.valueOf(node.getValue("name")).startsWith("probe ");
+  }
+
+  /** The name of the node a change rec carries. */
+  private static String name(JsonObject message) {
+    return message.getJsonObject("body").getJsonObject("node").getString("name");
+  }
+
+  /** Makes a folder named {@code probe <random>} in the space and answers its name. */
+  private static String probe(FilesFixture server, String token, String space) {
+    String name = "probe " + UUID.randomUUID();
+    expect(server.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes", token, new JsonObject().put("name", name)),
+        201);
+    return name;
   }
 
   private static boolean isChange(JsonObject message) {
@@ -69,33 +84,44 @@ class EventBusBridgeTest {
   }
 
   /**
-   * Registers the client for the space and waits until the registration is live: the bridge answers nothing to
-   * a register, so probes are published on the server's own bus until one comes through. Fails at once if the
-   * bridge refuses.
+   * Registers the client for the space with {@code token} and waits until the registration is live: the bridge
+   * answers nothing to a register, so the writer makes probe folders until one comes through, then waits for the
+   * last one made (from its first change on, a registration gets every later one, in order). Fails at once if
+   * the bridge refuses.
    */
-  private static void listen(SockJsClient client, String token, String space) {
-    listen(files, client, token, space);
+  private static void listen(SockJsClient client, String token, String writerToken, String space) {
+    listen(files, client, token, writerToken, space);
   }
 
-  private static void listen(FilesFixture server, SockJsClient client, String token, String space) {
+  private static void listen(FilesFixture server, SockJsClient client, String token, String writerToken,
+                             String space) {
     client.register(address(space), token);
     long deadline = System.currentTimeMillis() + 5000;
+    String last = null;
+    boolean live = false;
     while (System.currentTimeMillis() < deadline) {
-      server.vertx.eventBus().publish(address(space), new JsonObject().put("probe", UUID.randomUUID().toString()));
-      JsonObject message = client.inbox().poll(100);
+      if (!live) {
+        last = probe(server, writerToken, space);
+      }
+      JsonObject message = client.inbox().poll(live ? 500 : 100);
       if (message != null && "err".equals(message.getString("type"))) {
         throw new AssertionError("registering " + address(space) + " was refused: " + message);
       }
       if (message != null && isProbe(message) && address(space).equals(message.getString("address"))) {
-        return;
+        live = true;
+        if (name(message).equals(last)) {
+          return;
+        }
       }
     }
     throw new AssertionError(address(space) + " delivered nothing within 5 s of registering");
   }
 
-  /** Asserts that nothing more reaches the client from the space, not even a probe on the server's bus. */
-  private static void assertNothingMoreArrives(SockJsClient client, String space) {
-    files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", "after"));
+  /** Asserts that nothing more reaches the client from the space, not even a change the writer makes (when given). */
+  private static void assertNothingMoreArrives(SockJsClient client, String writerToken, String space) {
+    if (writerToken != null) {
+      folder(writerToken, space, "after " + UUID.randomUUID());
+    }
     files.vertx.timer(500).await();
     assertThat(client.inbox().drain()).noneMatch(m -> "rec".equals(m.getString("type")));
   }
@@ -119,7 +145,7 @@ class EventBusBridgeTest {
   /** The reader registers for the space; what the writer then changes over HTTP arrives as GET /changes shows it. */
   private static void assertReceivesChangesAsLogged(SockJsClient client, String readerToken, String writerToken,
                                                     String space) {
-    listen(client, readerToken, space);
+    listen(client, readerToken, writerToken, space);
 
     JsonObject node = folder(writerToken, space, "Live");
     JsonObject rec = client.inbox().until(EventBusBridgeTest::isChange, 5000).get(0);
@@ -152,6 +178,35 @@ class EventBusBridgeTest {
   }
 
   @Test
+  @DisplayName("a plain registration gets every change in seq order, reading the log for those whose publish it missed")
+  void gapFree() {
+    JsonObject owner = files.user("ordered");
+    String token = owner.getString("token");
+    String space = files.space(token, "Ordered", null).getString("id");
+    try (SockJsClient client = connect(Transport.WEBSOCKET)) {
+      listen(client, token, token, space);
+      // Three changes that are never published, as if their publishes were lost, then one that is.
+      files.db.preparedQuery("WITH s AS (UPDATE spaces SET next_seq = next_seq + 3 WHERE id = $1::uuid "
+              + "RETURNING id, next_seq - 3 AS first) "
+              + "INSERT INTO changes (space_id, seq, node_id, kind, version, actor, payload) "
+              + "SELECT s.id, s.first + n, gen_random_uuid(), 'created', 1, $2::uuid, "
+              + "jsonb_build_object('name', 'unpublished ' || n) FROM s, generate_series(1, 3) n")
+          .execute(Tuple.of(space, owner.getString("id"))).await();
+      JsonObject published = folder(token, space, "published");
+      List<JsonObject> got = new ArrayList<>();
+      while (got.isEmpty() || !name(got.get(got.size() - 1)).equals("published")) {
+        got.add(client.inbox().until(EventBusBridgeTest::isChange, 5000).get(0));
+      }
+      assertThat(got).extracting(EventBusBridgeTest::name)
+          .containsExactly("unpublished 1", "unpublished 2", "unpublished 3", "published");
+      long seq = got.get(3).getJsonObject("body").getLong("seq");
+      assertThat(got).extracting(m -> m.getJsonObject("body").getLong("seq"))
+          .containsExactly(seq - 3, seq - 2, seq - 1, seq);
+      assertThat(got.get(3).getJsonObject("body").getString("node_id")).isEqualTo(published.getString("id"));
+    }
+  }
+
+  @Test
   @DisplayName("the xhr-streaming fallback registers and delivers the same way")
   void xhrStreaming() {
     JsonObject owner = files.user("streamer");
@@ -174,7 +229,7 @@ class EventBusBridgeTest {
          SockJsClient outsider = connect(Transport.WEBSOCKET);
          SockJsClient anonymous = connect(Transport.WEBSOCKET);
          SockJsClient forger = connect(Transport.XHR_STREAMING)) {
-      listen(member, owner.getString("token"), space);
+      listen(member, owner.getString("token"), owner.getString("token"), space);
 
       List<String> refused = new ArrayList<>();
       outsider.register(address(space), stranger.getString("token"));
@@ -199,12 +254,11 @@ class EventBusBridgeTest {
       }
       assertThat(refused).hasSize(11).containsOnly("rejected");
 
-      // What the refused would have received: a change, a probe, and a revocation on the bus.
+      // What the refused would have received: a change, and a revocation on the bus.
       folder(owner.getString("token"), space, "Secret");
-      files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", "after"));
       JsonObject leaver = files.user("leaver");
       expect(files.send(HttpMethod.POST, "/api/v1/auth/logout", leaver.getString("token"), null), 204);
-      assertThat(member.inbox().until(EventBusBridgeTest::isProbe, 5000)).anyMatch(EventBusBridgeTest::isChange);
+      assertThat(name(member.inbox().until(EventBusBridgeTest::isChange, 5000).get(0))).isEqualTo("Secret");
       files.vertx.timer(300).await();
       for (SockJsClient client : List.of(outsider, anonymous, forger)) {
         assertThat(client.inbox().drain()).noneMatch(m -> "rec".equals(m.getString("type")));
@@ -212,7 +266,7 @@ class EventBusBridgeTest {
       }
 
       // A refusal leaves the connection usable for what the caller may read.
-      listen(outsider, stranger.getString("token"), strangersSpace);
+      listen(outsider, stranger.getString("token"), stranger.getString("token"), strangersSpace);
       // A connection stays with the user it was first authenticated as.
       outsider.register(address(space), owner.getString("token"));
       assertThat(outsider.inbox().nextOfType("err", 5000).getString("body")).isEqualTo("rejected");
@@ -230,20 +284,22 @@ class EventBusBridgeTest {
     String madeUp = "cloudsync.test.inbound." + UUID.randomUUID();
     AtomicInteger delivered = new AtomicInteger();
     List<MessageConsumer<Object>> consumers = new ArrayList<>();
-    for (String address : List.of(address(space), Addresses.AUTH_REVOKED, Addresses.SPACES_LIST, madeUp)) {
-      MessageConsumer<Object> consumer = files.vertx.eventBus().consumer(address, message -> {
-        if (!(message.body() instanceof JsonObject body && body.containsKey("probe"))) {
-          delivered.incrementAndGet();
-        }
-      });
-      consumer.completion().await();
-      consumers.add(consumer);
-    }
     try (SockJsClient observer = connect(Transport.WEBSOCKET);
          SockJsClient sender = connect(Transport.WEBSOCKET);
          SockJsClient streamer = connect(Transport.XHR_STREAMING)) {
-      listen(observer, owner.getString("token"), space);
-      listen(sender, member.getString("token"), space);
+      listen(observer, owner.getString("token"), owner.getString("token"), space);
+      listen(sender, member.getString("token"), owner.getString("token"), space);
+      // Both have had every probe: one more reached both, after all the others.
+      String settled = probe(files, owner.getString("token"), space);
+      for (SockJsClient client : List.of(observer, sender)) {
+        client.inbox().until(m -> isProbe(m) && name(m).equals(settled), 5000);
+      }
+      // Listening from here on: the probes' changes went out before.
+      for (String address : List.of(address(space), Addresses.AUTH_REVOKED, Addresses.SPACES_LIST, madeUp)) {
+        MessageConsumer<Object> consumer = files.vertx.eventBus().consumer(address, message -> delivered.incrementAndGet());
+        consumer.completion().await();
+        consumers.add(consumer);
+      }
 
       int attempts = 0;
       for (SockJsClient client : List.of(sender, streamer)) {
@@ -306,7 +362,7 @@ class EventBusBridgeTest {
     String space = files.space(owner.getString("token"), "Cross-site", null).getString("id");
     try (SockJsClient client = SockJsClient.connect(files.vertx, files.api.port(), "/eventbus", Transport.WEBSOCKET,
         APP_ORIGIN)) {
-      listen(client, owner.getString("token"), space);
+      listen(client, owner.getString("token"), owner.getString("token"), space);
     }
 
     // The default installation lists no origins: only its own pages may connect.
@@ -329,7 +385,7 @@ class EventBusBridgeTest {
     String space = files.space(ownerToken, "Shared", null).getString("id");
     files.share(ownerToken, space, member.getString("id"), "viewer");
     try (SockJsClient client = connect(Transport.WEBSOCKET)) {
-      listen(client, member.getString("token"), space);
+      listen(client, member.getString("token"), ownerToken, space);
       folder(ownerToken, space, "seen");
       assertThat(client.inbox().until(EventBusBridgeTest::isChange, 5000).get(0).getJsonObject("body").getString("kind"))
           .isEqualTo("created");
@@ -352,7 +408,7 @@ class EventBusBridgeTest {
 
       folder(ownerToken, space, "unseen");
       folder(ownerToken, space, "unseen either");
-      assertNothingMoreArrives(client, space);
+      assertNothingMoreArrives(client, ownerToken, space);
       assertThat(client.isClosed()).isFalse();
     }
   }
@@ -423,7 +479,7 @@ class EventBusBridgeTest {
     String token = owner.getString("token");
     String space = files.space(token, "Doomed", null).getString("id");
     try (SockJsClient client = connect(Transport.XHR_STREAMING)) {
-      listen(client, token, space);
+      listen(client, token, token, space);
 
       expect(files.send(HttpMethod.DELETE, "/api/v1/spaces/" + space, token, null), 204);
       List<JsonObject> messages = client.inbox().until(m -> "err".equals(m.getString("type")), 1000);
@@ -433,7 +489,8 @@ class EventBusBridgeTest {
           assertThat(rec.getJsonObject("body")).isEqualTo(new JsonObject().put("notice", "space_deleted")
               .put("space", space)));
 
-      assertNothingMoreArrives(client, space);
+      // The space is gone: nothing can change in it any more, and nothing arrives.
+      assertNothingMoreArrives(client, null, space);
     }
   }
 
@@ -445,7 +502,7 @@ class EventBusBridgeTest {
       JsonObject leaver = files.user("leaver");
       String space = files.space(leaver.getString("token"), "Mine", null).getString("id");
       try (SockJsClient client = connect(transport)) {
-        listen(client, leaver.getString("token"), space);
+        listen(client, leaver.getString("token"), leaver.getString("token"), space);
         expect(files.send(HttpMethod.POST, "/api/v1/auth/logout", leaver.getString("token"), null), 204);
         assertEndedWithin1s(client, "token_revoked");
       }
@@ -453,7 +510,7 @@ class EventBusBridgeTest {
       JsonObject disabled = files.user("disabled");
       String theirs = files.space(disabled.getString("token"), "Theirs", null).getString("id");
       try (SockJsClient client = connect(transport)) {
-        listen(client, disabled.getString("token"), theirs);
+        listen(client, disabled.getString("token"), disabled.getString("token"), theirs);
         expect(files.send(HttpMethod.POST, "/api/v1/admin/users/" + disabled.getString("id") + "/disable",
             adminToken, null), 200);
         assertEndedWithin1s(client, "account_disabled");
@@ -471,15 +528,20 @@ class EventBusBridgeTest {
       String token = owner.getString("token");
       String space = small.space(token, "Busy", null).getString("id");
       try (SockJsClient client = SockJsClient.connect(small.vertx, small.api.port(), Transport.WEBSOCKET)) {
-        listen(small, client, token, space);
+        listen(small, client, token, token, space);
         client.inbox().drain();
         client.pause();
-        // Far more than any socket buffer holds: 4,000 messages of ~8 KB.
-        int published = 4000;
-        String padding = "x".repeat(8000);
-        for (int i = 1; i <= published; i++) {
-          small.vertx.eventBus().publish(address(space), new JsonObject().put("probe", i).put("padding", padding));
-        }
+        // Far more than any socket buffer holds: 4,000 changes of ~8 KB, written straight into the log, then
+        // one more through the API, whose publish sends the registration to the log for the ones before it.
+        int written = 4000;
+        small.db.preparedQuery("WITH s AS (UPDATE spaces SET next_seq = next_seq + $3 WHERE id = $1::uuid "
+                + "RETURNING id, next_seq - $3 AS first) "
+                + "INSERT INTO changes (space_id, seq, node_id, kind, version, actor, payload) "
+                + "SELECT s.id, s.first + n, gen_random_uuid(), 'created', 1, $2::uuid, "
+                + "jsonb_build_object('name', 'f' || n, 'padding', repeat('x', 8000)) FROM s, generate_series(1, $3) n")
+            .execute(Tuple.of(space, owner.getString("id"), written)).await();
+        expect(small.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes", token,
+            new JsonObject().put("name", "last")), 201);
         small.vertx.timer(2500).await();
         client.resume();
 
@@ -487,8 +549,12 @@ class EventBusBridgeTest {
         JsonObject error = messages.get(0);
         assertThat(error.getString("failureType")).isEqualTo("slow_consumer");
         assertThat(error.getString("message")).isNotBlank();
-        long delivered = messages.stream().filter(EventBusBridgeTest::isProbe).count();
-        assertThat(delivered).as("messages queued for a client that did not read").isLessThan(published);
+        List<Long> seqs = messages.stream().filter(EventBusBridgeTest::isChange)
+            .map(m -> m.getJsonObject("body").getLong("seq")).toList();
+        assertThat(seqs).as("changes queued for a client that did not read").hasSizeLessThan(written)
+            .isSortedAccordingTo(Long::compare).doesNotHaveDuplicates();
+        assertThat(error.getJsonObject("cursors").getLong(space)).as("the last change it was given")
+            .isEqualTo(seqs.get(seqs.size() - 1));
         assertThat(client.closeFrame(10_000).getInteger(0)).isEqualTo(3000);
         client.awaitDisconnected(10_000);
       }
@@ -530,15 +596,17 @@ class EventBusBridgeTest {
         long deadline = System.currentTimeMillis() + 5000;
         JsonObject first = null;
         while (first == null && System.currentTimeMillis() < deadline) {
-          files.vertx.eventBus().publish(address(space), new JsonObject().put("probe", transport));
+          probe(files, token, space);
           first = printed.poll(100);
         }
         assertThat(first).as("what the stock client printed after registering").isNotNull();
-        assertThat(first.getJsonObject("body")).as("%s", first).isEqualTo(new JsonObject().put("probe", transport));
+        assertThat(first.getJsonObject("body").getJsonObject("node").getString("name")).as("%s", first)
+            .startsWith("probe ");
 
         folder(token, space, "From " + transport);
         JsonObject body = printedLine(printed, line -> line.getValue("body") instanceof JsonObject b
-            && b.containsKey("seq"), 5000).getJsonObject("body");
+            && b.getJsonObject("node") != null && ("From " + transport).equals(b.getJsonObject("node").getString("name")),
+            5000).getJsonObject("body");
         assertThat(body).isEqualTo(logged(token, space, body.getLong("seq")));
         assertThat(body.getJsonObject("node").getString("name")).isEqualTo("From " + transport);
       } finally {
