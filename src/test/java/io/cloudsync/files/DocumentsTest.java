@@ -19,6 +19,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -364,15 +365,25 @@ class DocumentsTest {
     String address = Addresses.SYNC_SPACE_PREFIX + space;
     try (SockJsClient client = SockJsClient.connect(files.vertx, files.api.port(), SockJsClient.Transport.WEBSOCKET)) {
       client.register(address, token);
-      // The bridge answers nothing to a register: publish probes until one comes through.
+      // The bridge answers nothing to a register: make probe folders until one comes through, then read on
+      // to the last one made (from its first change on, a registration gets every later one, in order).
       long deadline = System.currentTimeMillis() + 5000;
       boolean live = false;
-      while (!live && System.currentTimeMillis() < deadline) {
-        files.vertx.eventBus().publish(address, new JsonObject().put("probe", true));
-        JsonObject message = client.inbox().poll(100);
-        live = message != null && message.getValue("body") instanceof JsonObject body && body.containsKey("probe");
+      boolean settled = false;
+      String last = null;
+      while (!settled && System.currentTimeMillis() < deadline) {
+        if (!live) {
+          last = "probe " + UUID.randomUUID();
+          files.folder(token, space, null, last);
+        }
+        JsonObject message = client.inbox().poll(live ? 500 : 100);
+        if (message != null && message.getValue("body") instanceof JsonObject body
+            && body.getValue("node") instanceof JsonObject probe && String.valueOf(probe.getValue("name")).startsWith("probe ")) {
+          live = true;
+          settled = probe.getString("name").equals(last);
+        }
       }
-      assertThat(live).as("the bridge registration went live").isTrue();
+      assertThat(settled).as("the bridge registration went live and got every probe").isTrue();
       String node = create(space, "bridged.json", new JsonObject().put("a", 1)).getString("id");
       expect(patch(token, space, node, "{\"b\":{\"c\":true}}", "\"1\""), 200);
       List<JsonObject> docs = new ArrayList<>();
