@@ -70,6 +70,19 @@ class EventBusBridgeTest {
     return message.getJsonObject("body").getJsonObject("node").getString("name");
   }
 
+  /**
+   * Appends {@code count} folder changes named {@code unpublished <n>} straight to the space's log, with
+   * {@code padding} in each, and publishes none of them.
+   */
+  private static void writeUnpublished(FilesFixture server, String space, String actor, int count, String padding) {
+    server.db.preparedQuery("WITH s AS (UPDATE spaces SET next_seq = next_seq + $3 WHERE id = $1::uuid "
+            + "RETURNING id, next_seq - $3 AS first) "
+            + "INSERT INTO changes (space_id, seq, node_id, kind, version, actor, payload) "
+            + "SELECT s.id, s.first + n, gen_random_uuid(), 'created', 1, $2::uuid, "
+            + "jsonb_build_object('name', 'unpublished ' || n, 'padding', $4::text) FROM s, generate_series(1, $3) n")
+        .execute(Tuple.of(space, actor, count, padding)).await();
+  }
+
   /** Makes a folder named {@code probe <random>} in the space and answers its name. */
   private static String probe(FilesFixture server, String token, String space) {
     String name = "probe " + UUID.randomUUID();
@@ -186,12 +199,7 @@ class EventBusBridgeTest {
     try (SockJsClient client = connect(Transport.WEBSOCKET)) {
       listen(client, token, token, space);
       // Three changes that are never published, as if their publishes were lost, then one that is.
-      files.db.preparedQuery("WITH s AS (UPDATE spaces SET next_seq = next_seq + 3 WHERE id = $1::uuid "
-              + "RETURNING id, next_seq - 3 AS first) "
-              + "INSERT INTO changes (space_id, seq, node_id, kind, version, actor, payload) "
-              + "SELECT s.id, s.first + n, gen_random_uuid(), 'created', 1, $2::uuid, "
-              + "jsonb_build_object('name', 'unpublished ' || n) FROM s, generate_series(1, 3) n")
-          .execute(Tuple.of(space, owner.getString("id"))).await();
+      writeUnpublished(files, space, owner.getString("id"), 3, "");
       JsonObject published = folder(token, space, "published");
       List<JsonObject> got = new ArrayList<>();
       while (got.isEmpty() || !name(got.get(got.size() - 1)).equals("published")) {
@@ -534,12 +542,7 @@ class EventBusBridgeTest {
         // Far more than any socket buffer holds: 4,000 changes of ~8 KB, written straight into the log, then
         // one more through the API, whose publish sends the registration to the log for the ones before it.
         int written = 4000;
-        small.db.preparedQuery("WITH s AS (UPDATE spaces SET next_seq = next_seq + $3 WHERE id = $1::uuid "
-                + "RETURNING id, next_seq - $3 AS first) "
-                + "INSERT INTO changes (space_id, seq, node_id, kind, version, actor, payload) "
-                + "SELECT s.id, s.first + n, gen_random_uuid(), 'created', 1, $2::uuid, "
-                + "jsonb_build_object('name', 'f' || n, 'padding', repeat('x', 8000)) FROM s, generate_series(1, $3) n")
-            .execute(Tuple.of(space, owner.getString("id"), written)).await();
+        writeUnpublished(small, space, owner.getString("id"), written, "x".repeat(8000));
         expect(small.send(HttpMethod.POST, "/api/v1/spaces/" + space + "/nodes", token,
             new JsonObject().put("name", "last")), 201);
         small.vertx.timer(2500).await();
