@@ -12,10 +12,10 @@ import io.cloudsync.errors.ErrorCode;
 import io.cloudsync.files.ChangeLog;
 import io.cloudsync.sync.ChangeFilter;
 import io.cloudsync.sync.Filter;
+import io.cloudsync.sync.OrderedStream;
 import io.cloudsync.sync.Presence;
 import io.cloudsync.sync.PresenceRequest;
 import io.cloudsync.sync.SpaceFeed;
-import io.cloudsync.sync.TreeView;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
@@ -31,7 +31,6 @@ import io.vertx.ext.web.handler.sockjs.SockJSHandler;
 import io.vertx.ext.web.handler.sockjs.SockJSHandlerOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSSocket;
 import io.vertx.sqlclient.Pool;
-import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -262,8 +261,8 @@ public final class EventBusBridge {
     void slow() {
       JsonObject cursors = new JsonObject();
       streams.forEach((address, stream) -> {
-        if (stream.snapshotAfter == null) {
-          cursors.put(stream.space, stream.last);
+        if (!stream.snapshotting()) {
+          cursors.put(stream.space(), stream.cursor());
         }
       });
       end(503, "slow_consumer", "This connection did not read its messages; reconnect, and read the changes "
@@ -424,9 +423,10 @@ public final class EventBusBridge {
     tokens.verify(authorization.substring(BEARER.length()).trim())
         .compose(caller -> access.require(caller.userId(), space, Access.Action.READ).map(caller))
         .compose(caller -> feed.head(space).compose(head -> ChangeFilter.at(filter, snapshot, pool, space, head,
-                config.maxTrackedFolders()).map(decider -> new Stream(client, address, space, decider, head, snapshot)))
+                config.maxTrackedFolders()).map(decider -> new Stream(client, address, space, decider, head, ordered,
+                snapshot)))
             .compose(stream -> feed.listen(space, stream).map(registration -> {
-              stream.registration = registration;
+              stream.listening(registration);
               return new Admitted(caller, stream);
             })))
         .onComplete(checked -> {
@@ -502,41 +502,18 @@ public final class EventBusBridge {
   }
 
   /**
-   * A registration: its changes in seq order from {@code last}, decided by its filter (if any),
-   * written to the socket as {@code rec} messages of its address. It follows the space's
-   * {@link SpaceFeed} like a raw WebSocket subscription (late publishes reordered, lost ones found by
-   * the head check); a gap is read from the log.
+   * A registration: its changes in seq order from the head, decided by its filter (if any),
+   * written to the socket as {@code rec} messages of its address.
    */
-  private final class Stream implements SpaceFeed.Listener {
-    private static final int PAGE = 200;
-    private static final long RETRY_MS = 1_000;
-    private static final long CURSOR_MS = 1_000;
-
+  private final class Stream extends OrderedStream {
     final Client client;
     final String address;
-    final String space;
-    final ChangeFilter decider;
-    long last;
-    long told;
-    long seen;
-    boolean reading;
-    boolean ended;
-    String snapshotAfter;
-    long snapshotCount;
-    long cursorTimer = -1;
-    SpaceFeed.Registration registration;
-    /** Changes read from the log and not handed on yet, oldest first: a full queue stops a page midway. */
-    final ArrayDeque<JsonObject> pending = new ArrayDeque<>();
 
-    Stream(Client client, String address, String space, ChangeFilter decider, long head, boolean snapshot) {
+    Stream(Client client, String address, String space, ChangeFilter decider, long head, boolean heavy,
+           boolean snapshot) {
+      super(vertx, log, pool, space, head, decider, heavy, snapshot, false);
       this.client = client;
       this.address = address;
-      this.space = space;
-      this.decider = decider;
-      this.last = head;
-      this.told = head;
-      this.seen = head;
-      this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
     }
 
     /** Once the bridge took the registration: the snapshot, or the changes after the head. */
@@ -545,188 +522,55 @@ public final class EventBusBridge {
     }
 
     @Override
-    public void change(SpaceFeed.LiveChange live) {
-      long seq = live.seq();
-      if (ended || seq <= last) {
-        return;
-      }
-      // Shared with every stream of the event loop: read only (the filter answers a copy when it marks one).
-      JsonObject change = live.change();
-      seen = Math.max(seen, seq);
-      if (seq == last + 1 && !reading && snapshotAfter == null && !client.full()) {
-        if (process(change)) {
-          told();
-        }
-      } else {
-        pull();
-      }
+    protected void writeChange(JsonObject change, SpaceFeed.LiveChange live) {
+      client.write(rec(address, change));
     }
 
     @Override
-    public void head(long seq) {
-      if (!ended && seq > seen) {
-        seen = seq;
-        pull();
-      }
+    protected void writeCopy(JsonObject copy) {
+      copy.remove(Bus.VERSION_FIELD);
+      write(copy);
     }
 
     @Override
-    public void notice(String type) {
-      if (!ended && ChangeLog.SPACE_DELETED.equals(type)) {
-        write(new JsonObject().put("notice", type).put("space", space));
-        revoke("The space was deleted");
-      }
+    protected boolean full() {
+      return client.full();
     }
 
-    void pull() {
-      if (ended || reading) {
-        return;
-      }
-      if (client.full()) {
-        // The drain pulls on.
-        client.awaitDrain();
-        return;
-      }
-      if (snapshotAfter != null) {
-        snapshotPage();
-        return;
-      }
-      if (!pending.isEmpty()) {
-        handOn();
-        return;
-      }
-      if (seen <= last) {
-        return;
-      }
-      reading = true;
-      log.read(space, last, PAGE).onComplete(read -> {
-        reading = false;
-        if (ended) {
-          return;
-        }
-        if (read.failed()) {
-          vertx.setTimer(RETRY_MS, id -> pull());
-          return;
-        }
-        for (Object each : read.result().getJsonArray("changes")) {
-          pending.add((JsonObject) each);
-        }
-        if (!read.result().getBoolean("has_more") && !pending.isEmpty()) {
-          seen = Math.max(seen, pending.peekLast().getLong("seq"));
-        }
-        handOn();
-      });
+    @Override
+    protected void awaitDrain() {
+      client.awaitDrain();
     }
 
-    /** Hands on what was read, until the queue fills or a decision waits for a look-up (which carries on). */
-    void handOn() {
-      while (!pending.isEmpty()) {
-        if (ended) {
-          return;
-        }
-        if (client.full()) {
-          told();
-          client.awaitDrain();
-          return;
-        }
-        JsonObject change = pending.poll();
-        if (change.getLong("seq") > last && !process(change)) {
-          return;
-        }
-      }
-      told();
-      pull();
-    }
-
-    boolean process(JsonObject change) {
-      Future<JsonObject> decision = decider.decide(change);
-      if (decision.isComplete()) {
-        conclude(change, decision);
-        return true;
-      }
-      reading = true;
-      long seq = change.getLong("seq");
-      decision.onComplete(decided -> {
-        reading = false;
-        if (ended || last != seq - 1) {
-          return;
-        }
-        conclude(change, decision);
-        told();
-        pull();
-      });
+    /** A due cursor goes out even when the queue is full: it is small, and the changes are what the queue bounds. */
+    @Override
+    protected boolean cursorWaits() {
       return false;
     }
 
-    void conclude(JsonObject change, Future<JsonObject> decision) {
-      if (decision.failed()) {
-        ApiException failure = ApiException.from(decision.cause());
-        stop(failure.code().httpStatus(), failure.code().code(), failure.getMessage());
-        return;
-      }
-      last = change.getLong("seq");
-      JsonObject decided = decision.result();
-      if (decided == null) {
-        return;
-      }
-      if (decided == change) {
-        client.write(rec(address, change));
-      } else {
-        // A marked copy of its own.
-        decided.remove(Bus.VERSION_FIELD);
-        write(decided);
-      }
-      told = last;
-      if (ChangeLog.removes(change, client.principal.userId())) {
-        revoke("You are no longer a member of this space");
-      }
+    @Override
+    protected String userId() {
+      return client.principal.userId();
     }
 
-    void snapshotPage() {
-      reading = true;
-      TreeView.nodesPage(pool, space, last, snapshotAfter, PAGE).onComplete(read -> {
-        reading = false;
-        if (ended) {
-          return;
-        }
-        if (read.failed()) {
-          vertx.setTimer(RETRY_MS, id -> pull());
-          return;
-        }
-        JsonArray nodes = decider.snapshot(read.result().getJsonArray("nodes"));
-        snapshotAfter = read.result().getString("next");
-        Future<Void> written = Future.succeededFuture();
-        if (!nodes.isEmpty()) {
-          snapshotCount += nodes.size();
-          written = write(new JsonObject().put("type", "snapshot").put("space", space).put("cursor", last).put("nodes", nodes));
-        }
-        if (snapshotAfter == null) {
-          written = write(new JsonObject().put("type", "snapshot_done").put("space", space).put("cursor", last)
-              .put("count", snapshotCount));
-          decider.snapshotDone();
-        }
-        // The next page once this one is handed to the transport: a slow browser slows the snapshot down.
-        written.onComplete(w -> pull());
-      });
+    @Override
+    protected void failed(ApiException failure) {
+      stop(failure.code().httpStatus(), failure.code().code(), failure.getMessage());
     }
 
-    void told() {
-      if (last > told && cursorTimer == -1 && !ended) {
-        cursorTimer = vertx.setTimer(CURSOR_MS, id -> {
-          cursorTimer = -1;
-          if (!ended && last > told) {
-            write(new JsonObject().put("type", "cursor").put("space", space).put("cursor", last));
-            told = last;
-          }
-        });
-      }
+    @Override
+    protected void spaceDeleted() {
+      write(new JsonObject().put("notice", ChangeLog.SPACE_DELETED).put("space", space()));
+      revoke("The space was deleted");
     }
 
-    Future<Void> write(JsonObject body) {
+    @Override
+    protected Future<Void> write(JsonObject body) {
       return client.write(new JsonObject().put("type", "rec").put("address", address).put("body", body).encode());
     }
 
-    void revoke(String message) {
+    @Override
+    protected void revoke(String message) {
       client.revokedAddresses.add(address);
       stop(403, "access_revoked", message);
     }
@@ -742,18 +586,6 @@ public final class EventBusBridge {
       client.leavePresence(address);
       client.socket.write(new JsonObject().put("type", "err").put("address", address).put("failureCode", status)
           .put("failureType", code).put("message", message).encode());
-    }
-
-    void end() {
-      ended = true;
-      pending.clear();
-      if (cursorTimer != -1) {
-        vertx.cancelTimer(cursorTimer);
-      }
-      if (registration != null) {
-        registration.cancel();
-        registration = null;
-      }
     }
   }
 

@@ -11,38 +11,28 @@ import io.cloudsync.files.ChangeLog;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One raw WebSocket client of {@code /api/v1/sync}: authentication (header or first message),
  * subscriptions with cursors, backlog then live changes without gap or duplicate, pings, idle
  * and lifetime limits, and a bounded send queue.
  *
- * <p>Each subscription keeps {@code last}, the newest seq written to the socket. A live change
- * with seq {@code last + 1} is written at once; anything else (a gap, the backlog, a queue that
- * was full) is read from the log after {@code last}, a page at a time. Changes at or below
- * {@code last} are dropped, so the hand-over from backlog to live cannot duplicate, and the log
- * read fills every gap. When the socket's write queue is full nothing more is queued: the session
- * waits for it to drain and reads what it missed from the log, or, if it stays full past the
- * slow-consumer timeout, tells the client its cursors and disconnects it.
+ * <p>Each subscription is an {@link OrderedStream} from its cursor: the log after it up to the
+ * end (the backlog), then live changes. When the socket's write queue is full nothing more is
+ * queued: the session waits for it to drain and hands on what is left or reads what it missed
+ * from the log, or, if it stays full past the slow-consumer timeout, tells the client its cursors
+ * and disconnects it.
  *
  * <p>Runs entirely on the event loop of the WebSocket's gateway verticle.
  */
 public final class SyncSession implements SyncSocket.Listener {
-  private static final Logger LOG = LoggerFactory.getLogger(SyncSession.class);
-  private static final int PAGE = 200;
   private static final long AUTH_DEADLINE_MS = 10_000;
-  private static final long RETRY_READ_MS = 1_000;
-  /** How soon after skipping changes a filtered subscription tells the client its cursor moved. */
-  static final long CURSOR_FRAME_MS = 1_000;
   /** Presence state changes of one subscription go out at most this often; the latest one wins. */
   static final long PRESENCE_UPDATE_MS = 100;
 
@@ -284,9 +274,9 @@ public final class SyncSession implements SyncSocket.Listener {
             listening.result().cancel();
             return;
           }
-          subscription.registration = listening.result();
+          subscription.listening(listening.result());
           JsonObject subscribed = new JsonObject().put("type", "subscribed").put("space", space)
-              .put("cursor", subscription.last);
+              .put("cursor", subscription.cursor());
           if (snapshot) {
             subscribed.put("snapshot", true);
           }
@@ -329,25 +319,8 @@ public final class SyncSession implements SyncSocket.Listener {
     send(new JsonObject().put("type", "unsubscribed").put("space", space));
   }
 
-  /** One space of this connection. */
-  private final class Subscription implements SpaceFeed.Listener, Presence.Watcher {
-    final String space;
-    final boolean heavy;
-    /** The newest seq this subscription is past: written to the socket, or skipped by the filter. */
-    long last;
-    /** The newest seq the client was told of (a change or a cursor frame). */
-    long told;
-    long seen;
-    boolean backlog = true;
-    boolean reading;
-    boolean ended;
-    SpaceFeed.Registration registration;
-    /** Decides which changes go out, positioned at {@code last}. */
-    ChangeFilter decider;
-    /** While the snapshot is being sent: the node id its next page starts after; null otherwise. */
-    String snapshotAfter;
-    long snapshotCount;
-    long cursorTimer = -1;
+  /** One space of this connection: its ordered stream, written as frames, and its presence. */
+  private final class Subscription extends OrderedStream implements Presence.Watcher {
     Presence.Member member;
     boolean presenceStale;
     JsonObject pendingState;
@@ -355,209 +328,63 @@ public final class SyncSession implements SyncSocket.Listener {
     long stateTimer = -1;
 
     Subscription(String space, long cursor, Filter filter, boolean snapshot) {
-      this.space = space;
-      this.last = cursor;
-      this.seen = cursor;
-      this.told = cursor;
-      this.heavy = filter.filters() || snapshot;
-      this.snapshotAfter = snapshot ? TreeView.FIRST_ID : null;
+      super(ctx.vertx(), ctx.log(), ctx.pool(), space, cursor, null, filter.filters() || snapshot, snapshot, true);
     }
 
     @Override
-    public void change(SpaceFeed.LiveChange change) {
-      long seq = change.seq();
-      if (ended || seq <= last) {
-        return;
-      }
-      seen = Math.max(seen, seq);
-      if (seq == last + 1 && !reading && !backlog && snapshotAfter == null && !ws.writeQueueFull()) {
-        if (process(change.change(), change)) {
-          told();
-        }
-      } else {
-        pull();
-      }
-    }
-
-    @Override
-    public void head(long seq) {
-      if (!ended && seq > seen) {
-        seen = seq;
-        pull();
-      }
-    }
-
-    @Override
-    public void notice(String type) {
-      if (!ended && ChangeLog.SPACE_DELETED.equals(type)) {
-        endWithError(ErrorCode.NOT_FOUND.code(), "The space was deleted");
-      }
-    }
-
-    /** Reads the log after {@code last} while there is more to send and room to send it. */
-    void pull() {
-      if (ended || closed || reading || registration == null) {
-        return;
-      }
-      if (snapshotAfter != null) {
-        snapshotPage();
-        return;
-      }
-      if (!backlog && seen <= last) {
-        return;
-      }
-      if (ws.writeQueueFull()) {
-        awaitDrain();
-        return;
-      }
-      reading = true;
-      ctx.log().read(space, last, PAGE).onComplete(read -> {
-        reading = false;
-        if (ended || closed) {
-          return;
-        }
-        if (read.failed()) {
-          LOG.debug("Reading the changes of space {} failed: {}", space, read.cause().getMessage());
-          ctx.vertx().setTimer(RETRY_READ_MS, id -> pull());
-          return;
-        }
-        JsonObject page = read.result();
-        for (Object each : page.getJsonArray("changes")) {
-          JsonObject change = (JsonObject) each;
-          if (ended) {
-            return;
-          }
-          if (ws.writeQueueFull()) {
-            // A page is up to 200 changes: stop where the queue filled; the drain pulls on from last.
-            told();
-            awaitDrain();
-            return;
-          }
-          if (change.getLong("seq") > last && !process(change, null)) {
-            // Waiting for a look-up; it carries on from there.
-            return;
-          }
-        }
-        if (!page.getBoolean("has_more")) {
-          backlog = false;
-          tellCursor();
-        }
-        seen = Math.max(seen, last);
-        told();
-        pull();
-      });
-    }
-
-    /**
-     * Sends or skips the next change (seq {@code last + 1}) by the filter, moving {@code last} past
-     * it. Answers false when the decision waits for a look-up of where a moved node was; the look-up
-     * then finishes the change and pulls on.
-     */
-    boolean process(JsonObject change, SpaceFeed.LiveChange live) {
-      if (!heavy) {
-        deliver(change, live);
-        return true;
-      }
-      Future<JsonObject> decision = decider.decide(change);
-      if (decision.isComplete()) {
-        conclude(change, live, decision);
-        return true;
-      }
-      reading = true;
-      long seq = change.getLong("seq");
-      decision.onComplete(decided -> {
-        reading = false;
-        if (ended || closed || last != seq - 1) {
-          return;
-        }
-        conclude(change, live, decision);
-        told();
-        pull();
-      });
-      return false;
-    }
-
-    /** Delivers what the filter decided: the change, a marked copy, nothing (skipped), or the end of a space too big. */
-    void conclude(JsonObject change, SpaceFeed.LiveChange live, Future<JsonObject> decision) {
-      if (decision.failed()) {
-        ApiException failure = ApiException.from(decision.cause());
-        endWithError(failure.code().code(), failure.getMessage());
-      } else if (decision.result() == null) {
-        last = change.getLong("seq");
-      } else if (decision.result() == change) {
-        deliver(change, live);
-      } else {
-        deliver(decision.result(), null);
-      }
-    }
-
-    /** Arranges a cursor frame when changes were skipped since the client was last told. */
-    void told() {
-      if (last > told && cursorTimer == -1 && !ended) {
-        cursorTimer = ctx.vertx().setTimer(CURSOR_FRAME_MS, id -> {
-          cursorTimer = -1;
-          if (!ws.writeQueueFull()) {
-            tellCursor();
-          } else {
-            told();
-          }
-        });
-      }
-    }
-
-    void tellCursor() {
-      if (!ended && !closed && last > told) {
-        ws.writeTextMessage(new JsonObject().put("type", "cursor").put("space", space).put("cursor", last).encode());
-        told = last;
-      }
-    }
-
-    /** One page of the snapshot: the matching live nodes as of {@code last}. */
-    void snapshotPage() {
-      if (ws.writeQueueFull()) {
-        awaitDrain();
-        return;
-      }
-      reading = true;
-      TreeView.nodesPage(ctx.pool(), space, last, snapshotAfter, PAGE).onComplete(read -> {
-        reading = false;
-        if (ended || closed) {
-          return;
-        }
-        if (read.failed()) {
-          LOG.debug("Reading the snapshot of space {} failed: {}", space, read.cause().getMessage());
-          ctx.vertx().setTimer(RETRY_READ_MS, id -> pull());
-          return;
-        }
-        JsonArray nodes = decider.snapshot(read.result().getJsonArray("nodes"));
-        if (!nodes.isEmpty()) {
-          snapshotCount += nodes.size();
-          ws.writeTextMessage(new JsonObject().put("type", "snapshot").put("space", space).put("cursor", last)
-              .put("nodes", nodes).encode());
-        }
-        snapshotAfter = read.result().getString("next");
-        if (snapshotAfter == null) {
-          ws.writeTextMessage(new JsonObject().put("type", "snapshot_done").put("space", space).put("cursor", last)
-              .put("count", snapshotCount).encode());
-          told = last;
-          decider.snapshotDone();
-        }
-        pull();
-      });
-    }
-
-    /** Sends a change: {@code live}, when given, is it as the feed encoded it for every socket. */
-    void deliver(JsonObject change, SpaceFeed.LiveChange live) {
+    protected void writeChange(JsonObject change, SpaceFeed.LiveChange live) {
       if (live != null) {
         ws.writeTextMessage(live.frame(), live.wire());
       } else {
         ws.writeTextMessage(SpaceFeed.frameOf(change), null);
       }
-      last = change.getLong("seq");
-      told = last;
-      if (ChangeLog.removes(change, principal.userId())) {
-        endWithError("access_revoked", "You are no longer a member of this space");
-      }
+    }
+
+    @Override
+    protected void writeCopy(JsonObject copy) {
+      ws.writeTextMessage(SpaceFeed.frameOf(copy), null);
+    }
+
+    @Override
+    protected Future<Void> write(JsonObject message) {
+      ws.writeTextMessage(message.encode());
+      return Future.succeededFuture();
+    }
+
+    @Override
+    protected boolean full() {
+      return ws.writeQueueFull();
+    }
+
+    @Override
+    protected void awaitDrain() {
+      SyncSession.this.awaitDrain();
+    }
+
+    @Override
+    protected String userId() {
+      return principal.userId();
+    }
+
+    @Override
+    protected void failed(ApiException failure) {
+      endWithError(failure.code().code(), failure.getMessage());
+    }
+
+    @Override
+    protected void revoke(String message) {
+      endWithError("access_revoked", message);
+    }
+
+    @Override
+    protected void spaceDeleted() {
+      endWithError(ErrorCode.NOT_FOUND.code(), "The space was deleted");
+    }
+
+    /** When a read reaches the end of the log (the backlog's end first), the client hears of its cursor at once. */
+    @Override
+    protected void caughtUp() {
+      tellCursor();
     }
 
     void enterPresence(PresenceRequest request) {
@@ -642,22 +469,16 @@ public final class SyncSession implements SyncSocket.Listener {
       sendError(code, message, space);
     }
 
-    void end() {
-      ended = true;
-      if (registration != null) {
-        registration.cancel();
-        registration = null;
-      }
-      for (long timer : new long[] {cursorTimer, stateTimer}) {
-        if (timer != -1) {
-          ctx.vertx().cancelTimer(timer);
-        }
+    @Override
+    public void end() {
+      super.end();
+      if (stateTimer != -1) {
+        ctx.vertx().cancelTimer(stateTimer);
       }
       if (member != null) {
         member.leave();
         member = null;
       }
-      decider = null;
     }
   }
 
@@ -669,7 +490,7 @@ public final class SyncSession implements SyncSocket.Listener {
       slowTimer = -1;
       JsonObject cursors = new JsonObject();
       // A space whose snapshot did not finish is left out: the client subscribes to it with a snapshot again.
-      subscriptions.values().stream().filter(s -> s.snapshotAfter == null).forEach(s -> cursors.put(s.space, s.last));
+      subscriptions.values().stream().filter(s -> !s.snapshotting()).forEach(s -> cursors.put(s.space(), s.cursor()));
       if (!closed) {
         ws.writeTextMessage(new JsonObject().put("type", "error").put("code", "slow_consumer")
             .put("message", "This connection did not read its changes; reconnect and subscribe from these cursors")
