@@ -3,6 +3,7 @@ package io.cloudsync.sync;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.files.ChangeLog;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -189,22 +190,32 @@ public abstract class OrderedStream implements SpaceFeed.Listener {
       handOn();
       return;
     }
+    read("changes", log.read(space, last, PAGE), page -> {
+      for (Object each : page.getJsonArray("changes")) {
+        pending.add((JsonObject) each);
+      }
+      pageEnds = !page.getBoolean("has_more");
+      handOn();
+    });
+  }
+
+  /**
+   * Waits for a read of the stream's ({@code what}: for the log line), then goes on with its result
+   * unless the stream ended meanwhile; a failed read is tried again by a pull a moment later.
+   */
+  private void read(String what, Future<JsonObject> read, Handler<JsonObject> then) {
     reading = true;
-    log.read(space, last, PAGE).onComplete(read -> {
+    read.onComplete(done -> {
       reading = false;
       if (ended) {
         return;
       }
-      if (read.failed()) {
-        LOG.debug("Reading the changes of space {} failed: {}", space, read.cause().getMessage());
+      if (done.failed()) {
+        LOG.debug("Reading the {} of space {} failed: {}", what, space, done.cause().getMessage());
         vertx.setTimer(RETRY_READ_MS, id -> pull());
         return;
       }
-      for (Object each : read.result().getJsonArray("changes")) {
-        pending.add((JsonObject) each);
-      }
-      pageEnds = !read.result().getBoolean("has_more");
-      handOn();
+      then.handle(done.result());
     });
   }
 
@@ -315,19 +326,9 @@ public abstract class OrderedStream implements SpaceFeed.Listener {
       awaitDrain();
       return;
     }
-    reading = true;
-    TreeView.nodesPage(pool, space, last, snapshotAfter, PAGE).onComplete(read -> {
-      reading = false;
-      if (ended) {
-        return;
-      }
-      if (read.failed()) {
-        LOG.debug("Reading the snapshot of space {} failed: {}", space, read.cause().getMessage());
-        vertx.setTimer(RETRY_READ_MS, id -> pull());
-        return;
-      }
-      JsonArray nodes = decider.snapshot(read.result().getJsonArray("nodes"));
-      snapshotAfter = read.result().getString("next");
+    read("snapshot", TreeView.nodesPage(pool, space, last, snapshotAfter, PAGE), page -> {
+      JsonArray nodes = decider.snapshot(page.getJsonArray("nodes"));
+      snapshotAfter = page.getString("next");
       Future<Void> written = Future.succeededFuture();
       if (!nodes.isEmpty()) {
         snapshotCount += nodes.size();
