@@ -410,8 +410,9 @@ public final class EventBusBridge {
       return;
     }
     boolean ordered = filter.filters() || snapshot;
-    if (ordered && client.streams.size() + client.pendingStreams >= config.maxFilteredSubscriptions()
-        && !client.streams.containsKey(address)) {
+    Stream replaced = client.streams.get(address);
+    if (ordered && client.streams.values().stream().filter(Stream::filtered).count() + client.pendingStreams
+        >= config.maxFilteredSubscriptions() && (replaced == null || !replaced.filtered())) {
       refuse(event, address, new ApiException(ErrorCode.VALIDATION_FAILED, "At most "
           + config.maxFilteredSubscriptions() + " registrations per connection may use path_prefix, types or snapshot"));
       return;

@@ -87,6 +87,11 @@ public abstract class OrderedStream implements SpaceFeed.Listener {
     return space;
   }
 
+  /** Whether the stream has a path prefix, types or a snapshot, which cost more than a plain one. */
+  public boolean filtered() {
+    return heavy;
+  }
+
   /** The seq to resume from; not meaningful while {@link #snapshotting()}. */
   public long cursor() {
     return last;

@@ -215,6 +215,43 @@ class EventBusBridgeTest {
   }
 
   @Test
+  @DisplayName("plain registrations do not count against sync.max_filtered_subscriptions; filtered ones do")
+  void filteredLimit(Servers servers) {
+    try (FilesFixture one = FilesFixture.start(servers, new JsonObject().put("sync.max_filtered_subscriptions", 1))) {
+      String token = one.user("limited").getString("token");
+      List<String> spaces = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        spaces.add(one.space(token, "Space " + i, null).getString("id"));
+      }
+      try (SockJsClient client = SockJsClient.connect(one.vertx, one.api.port(), Transport.WEBSOCKET)) {
+        for (String space : spaces.subList(0, 2)) {
+          listen(one, client, token, token, space);
+        }
+        client.send(new JsonObject().put("type", "register").put("address", address(spaces.get(2)))
+            .put("headers", new JsonObject().put("authorization", "Bearer " + token).put("types", "folder")));
+        // Admitted: probes made in that space come through once the registration is live.
+        long deadline = System.currentTimeMillis() + 5000;
+        JsonObject received = null;
+        while (received == null && System.currentTimeMillis() < deadline) {
+          probe(one, token, spaces.get(2));
+          JsonObject message = client.inbox().poll(200);
+          assertThat(message == null || !"err".equals(message.getString("type"))).as("%s", message).isTrue();
+          received = message != null && isProbe(message) && address(spaces.get(2)).equals(message.getString("address"))
+              ? message : null;
+        }
+        assertThat(received).as("a change of the filtered registration").isNotNull();
+
+        client.send(new JsonObject().put("type", "register").put("address", address(spaces.get(3)))
+            .put("headers", new JsonObject().put("authorization", "Bearer " + token).put("types", "folder")));
+        JsonObject refused = client.inbox().until(m -> "err".equals(m.getString("type")), 5000).get(0);
+        assertThat(refused.getString("address")).isEqualTo(address(spaces.get(3)));
+        assertThat(refused.getString("failureType")).isEqualTo("validation_failed");
+        assertThat(refused.getString("message")).contains("path_prefix, types or snapshot");
+      }
+    }
+  }
+
+  @Test
   @DisplayName("the xhr-streaming fallback registers and delivers the same way")
   void xhrStreaming() {
     JsonObject owner = files.user("streamer");
