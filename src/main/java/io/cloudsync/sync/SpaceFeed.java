@@ -45,14 +45,13 @@ public final class SpaceFeed {
   static final long NEW_CONSUMER_RECHECK_MILLIS = 1_000;
 
   /**
-   * A live change as delivered: the change and its {@code {"type":"change",...}} frame, encoded to
-   * UTF-8 once for every socket of the event loop (the sockets only read it).
+   * A live change as delivered: the change and its {@code {"type":"change",...}} message as one
+   * WebSocket frame, encoded once for every socket of the event loop (the sockets only read it).
    */
   public static final class LiveChange {
     private final JsonObject change;
     private final long seq;
     private byte[] frame;
-    private byte[] wire;
 
     LiveChange(JsonObject change) {
       this.change = change;
@@ -67,19 +66,12 @@ public final class SpaceFeed {
       return seq;
     }
 
+    /** The change's message as a whole WebSocket text frame ({@link SyncSocket#textFrame}), made on first use. */
     public byte[] frame() {
       if (frame == null) {
-        frame = frameOf(change);
+        frame = SyncSocket.textFrame(frameOf(change));
       }
       return frame;
-    }
-
-    /** The frame as a whole WebSocket frame ({@link SyncSocket#textFrame}), made once like the frame. */
-    public byte[] wire() {
-      if (wire == null) {
-        wire = SyncSocket.textFrame(frame());
-      }
-      return wire;
     }
   }
 

@@ -334,15 +334,15 @@ public final class SyncSession implements SyncSocket.Listener {
     @Override
     protected void writeChange(JsonObject change, SpaceFeed.LiveChange live) {
       if (live != null) {
-        ws.writeTextMessage(live.frame(), live.wire());
+        ws.writeTextFrame(live.frame());
       } else {
-        ws.writeTextMessage(SpaceFeed.frameOf(change), null);
+        ws.writeTextMessage(SpaceFeed.frameOf(change));
       }
     }
 
     @Override
     protected void writeCopy(JsonObject copy) {
-      ws.writeTextMessage(SpaceFeed.frameOf(copy), null);
+      ws.writeTextMessage(SpaceFeed.frameOf(copy));
     }
 
     @Override

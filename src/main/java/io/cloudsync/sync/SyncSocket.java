@@ -220,24 +220,37 @@ public final class SyncSocket extends ChannelInboundHandlerAdapter {
     channel.writeAndFlush(new TextWebSocketFrame(ByteBufUtil.writeUtf8(channel.alloc(), text)), channel.voidPromise());
   }
 
+  /** Sends one text message already in UTF-8. */
+  public void writeTextMessage(byte[] utf8) {
+    if (!closeSent) {
+      channel.writeAndFlush(new TextWebSocketFrame(Unpooled.wrappedBuffer(utf8)), channel.voidPromise());
+    }
+  }
+
   /**
-   * Sends one text message already in UTF-8; the bytes are only read, so one array may serve many
-   * sockets. {@code frame}, when given, is the same message as a whole unmasked frame
-   * ({@link #textFrame}), sent as it is where no extension rewrites frames.
+   * Sends one text message made by {@link #textFrame}: as it is where no extension rewrites frames,
+   * else its text in a frame of its own (to compress). The bytes are only read, so one array may
+   * serve many sockets.
    */
-  public void writeTextMessage(byte[] utf8, byte[] frame) {
+  public void writeTextFrame(byte[] frame) {
     if (closeSent) {
       return;
     }
-    Object message = frame != null && plainFrames ? Unpooled.wrappedBuffer(frame)
-        : new TextWebSocketFrame(Unpooled.wrappedBuffer(utf8));
+    int header = headerLength(frame[1] & 0x7F);
+    Object message = plainFrames ? Unpooled.wrappedBuffer(frame)
+        : new TextWebSocketFrame(Unpooled.wrappedBuffer(frame, header, frame.length - header));
     channel.writeAndFlush(message, channel.voidPromise());
+  }
+
+  /** The header length of a server's frame whose 7-bit length field is {@code lengthField}. */
+  private static int headerLength(int lengthField) {
+    return lengthField < 126 ? 2 : lengthField == 126 ? 4 : 10;
   }
 
   /** A text message as one final, unmasked WebSocket frame (RFC 6455 section 5.2), as a server sends it. */
   public static byte[] textFrame(byte[] utf8) {
     int length = utf8.length;
-    int header = length < 126 ? 2 : length <= 0xFFFF ? 4 : 10;
+    int header = headerLength(length < 126 ? length : length <= 0xFFFF ? 126 : 127);
     byte[] frame = new byte[header + length];
     frame[0] = (byte) 0x81;
     if (length < 126) {
