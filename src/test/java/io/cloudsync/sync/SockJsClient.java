@@ -13,11 +13,14 @@ import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * A client of the SockJS event-bus bridge for tests and benchmarks, speaking what the stock
@@ -230,6 +233,44 @@ public final class SockJsClient implements AutoCloseable {
       message.put("headers", new JsonObject().put("authorization", "Bearer " + token));
     }
     send(message);
+  }
+
+  /**
+   * Registers for {@code address} with {@code headers} and waits until the registration is live: the bridge
+   * answers nothing to a register, so {@code probe} makes a node in the space (and answers its name) until the
+   * change of one comes through, then the one made last is waited for (from its first change on, a registration
+   * gets every later one, in order). Fails at once if the bridge refuses.
+   */
+  public void listen(String address, JsonObject headers, Supplier<String> probe) {
+    send(new JsonObject().put("type", "register").put("address", address).put("headers", headers));
+    long deadline = System.currentTimeMillis() + 5000;
+    Set<String> made = new HashSet<>();
+    String last = null;
+    boolean live = false;
+    while (System.currentTimeMillis() < deadline) {
+      if (!live) {
+        last = probe.get();
+        made.add(last);
+      }
+      JsonObject message = inbox.poll(live ? 500 : 100);
+      if (message != null && "err".equals(message.getString("type"))) {
+        throw new AssertionError("registering " + address + " was refused: " + message);
+      }
+      if (message != null && address.equals(message.getString("address"))
+          && message.getValue("body") instanceof JsonObject body && body.getValue("node") instanceof JsonObject node
+          && made.contains(node.getString("name"))) {
+        live = true;
+        if (node.getString("name").equals(last)) {
+          return;
+        }
+      }
+    }
+    throw new AssertionError(address + " delivered " + (live ? "not every probe" : "nothing") + " within 5 s of registering");
+  }
+
+  /** {@link #listen(String, JsonObject, Supplier)} with the access token as {@link #register} sends it. */
+  public void listen(String address, String token, Supplier<String> probe) {
+    listen(address, new JsonObject().put("authorization", "Bearer " + token), probe);
   }
 
   public void unregister(String address) {
