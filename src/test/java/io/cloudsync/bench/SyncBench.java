@@ -64,7 +64,7 @@ import org.HdrHistogram.Histogram;
  * mvn -q test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
  * java -Xmx3g -cp target/test-classes:target/classes:$(cat target/cp.txt) io.cloudsync.bench.SyncBench \
  *     [raw=10000] [sockjs=1000] [seconds per rate=15] [--rates=1,10,100] [--configs=one,two,bare] \
- *     [--drain=60] [--source-addresses=1]
+ *     [--drain=60] [--source-addresses=1] [--warm-writes=10000]
  * </pre>
  * {@code SyncBench 1000 100 10} is a quick run of a few minutes.
  */
@@ -73,6 +73,10 @@ public final class SyncBench {
   private static final List<String> SERVER_JVM = List.of("-Xmx2g", "-XX:+UseG1GC", "-XX:MinHeapFreeRatio=10",
       "-XX:MaxHeapFreeRatio=30", "-Dhazelcast.phone.home.enabled=false", "-Dhazelcast.logging.type=slf4j");
   private static final int CONNECT_WINDOW = 200;
+  /** Writes per second of the write-path warm-up. */
+  private static final int WARM_RATE = 250;
+  /** {@code --warm-writes=N}: writes of the write-path warm-up, before anything is measured. */
+  private static int warmWrites;
   /** {@code --jfr}: record each server with Java Flight Recorder (profile settings) into the work directory. */
   private static boolean jfr;
   /** {@code --histo}: print which classes the idle raw connections' heap is made of (first server). */
@@ -143,6 +147,7 @@ public final class SyncBench {
     int sources = Integer.parseInt(flags.getOrDefault("source-addresses", "1"));
     jfr = flags.containsKey("jfr");
     histo = flags.containsKey("histo");
+    warmWrites = Integer.parseInt(flags.getOrDefault("warm-writes", "10000"));
     Path work = Files.createTempDirectory("sync-bench");
     SyncBench bench = new SyncBench(raw, sockjs, seconds, rates, configs, drain, sources, work);
     try {
@@ -235,15 +240,25 @@ public final class SyncBench {
       String space = api.post("/api/v1/spaces", token, new JsonObject().put("name", "bench")).bodyAsJsonObject()
           .getString("id");
       int writePort = started.get(0).port;
-      Publisher publisher = (phase, k) -> http.request(HttpMethod.POST, writePort, "127.0.0.1",
-              "/api/v1/spaces/" + space + "/nodes").putHeader("Authorization", "Bearer " + token)
-          .sendJsonObject(new JsonObject().put("name", marker(phase, k)).put("type", "folder"));
+      // Warm-up writes go into a folder of their own: the measured ones should not land in a folder
+      // that thousands of warm-up folders have already filled.
+      String warmFolder = api.post("/api/v1/spaces/" + space + "/nodes", token, new JsonObject().put("name", "warm-up")
+          .put("type", "folder")).bodyAsJsonObject().getString("id");
+      Publisher publisher = folderWriter(writePort, token, space, null);
+      Publisher warmWriter = folderWriter(writePort, token, space, warmFolder);
       String database = db.substring(db.lastIndexOf('/') + 1);
       Target target = new Target(started, true, space, token, () -> logReads(database));
-      return measure(name, target, publisher, () -> head(api, token, space));
+      return measure(name, target, publisher, warmWriter, () -> head(api, token, space));
     } finally {
       started.forEach(ServerProcess::stop);
     }
+  }
+
+  /** Creates folder {@code zq<phase>x<k>z} in {@code parent} (null: at the top level) through the API. */
+  private Publisher folderWriter(int port, String token, String space, String parent) {
+    return (phase, k) -> http.request(HttpMethod.POST, port, "127.0.0.1", "/api/v1/spaces/" + space + "/nodes")
+        .putHeader("Authorization", "Bearer " + token)
+        .sendJsonObject(new JsonObject().put("name", marker(phase, k)).put("type", "folder").put("parent_id", parent));
   }
 
   private ConfigResult runBare() throws Exception {
@@ -255,7 +270,8 @@ public final class SyncBench {
       System.out.printf("%n== bare Vert.x broadcast server (pid %d)%n", server.pid);
       Publisher publisher = (phase, k) -> http.post(port, "127.0.0.1", "/publish")
           .sendBuffer(Buffer.buffer(barePayload(phase, k)));
-      return measure("bare server", new Target(List.of(server), false, null, null, () -> 0L), publisher, () -> 0L);
+      return measure("bare server", new Target(List.of(server), false, null, null, () -> 0L), publisher, publisher,
+          () -> 0L);
     } finally {
       server.stop();
     }
@@ -298,7 +314,12 @@ public final class SyncBench {
     long get();
   }
 
-  private ConfigResult measure(String name, Target target, Publisher publisher, Head head) throws Exception {
+  /**
+   * Runs the phases against one configuration. {@code warmWriter} makes the writes of the warm-up,
+   * which the measurement should not see.
+   */
+  private ConfigResult measure(String name, Target target, Publisher publisher, Publisher warmWriter, Head head)
+      throws Exception {
     List<Subscriber> all = new java.util.concurrent.CopyOnWriteArrayList<>();
     List<WebSocketClient> wsClients = new ArrayList<>();
     for (int i = 0; i < sourceAddresses; i++) {
@@ -321,6 +342,17 @@ public final class SyncBench {
       runPhase(warm, publisher, newPhase(200), 50, 4, target);
       for (Subscriber s : warm) {
         s.ws.close();
+      }
+      // Then the write path alone, until the JIT has compiled it as a long-running server has: the
+      // rates measured first (1/s, 10/s) would otherwise time partly interpreted code.
+      if (warmWrites > 0) {
+        long warmStart = System.nanoTime();
+        int warmSeconds = (warmWrites + WARM_RATE - 1) / WARM_RATE;
+        PhaseResult warmed = runPhase(List.of(), warmWriter, newPhase(WARM_RATE * warmSeconds + 1), WARM_RATE,
+            warmSeconds, target);
+        System.out.printf("  warm-up: %d writes at %d/s without subscribers in %.1f s (write answered p50 %.1f ms)%n",
+            warmed.sent(), WARM_RATE, (System.nanoTime() - warmStart) / 1e9,
+            warmed.publishCalls().getValueAtPercentile(50) / 1000.0);
       }
       Thread.sleep(3000);
 
