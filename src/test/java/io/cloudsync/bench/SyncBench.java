@@ -299,7 +299,10 @@ public final class SyncBench {
     }
   }
 
-  /** Where subscribers connect: the servers in turn, speaking CloudSync's protocols or plain WebSocket. */
+  /**
+   * Where subscribers connect: the servers in turn, speaking CloudSync's protocols, or the bare
+   * server's plain WebSocket and SockJS.
+   */
   private record Target(List<ServerProcess> servers, boolean cloudSync, String space, String token,
                         java.util.function.LongSupplier logReads) {
   }
@@ -370,7 +373,7 @@ public final class SyncBench {
       double bytesPerSockjs = sockjs == 0 ? 0 : Memory.rssDelta(afterRaw, afterSockjs) / sockjs;
       double heapPerRaw = raw == 0 ? 0 : Memory.heapDelta(baseline, afterRaw) / raw;
       double heapPerSockjs = sockjs == 0 ? 0 : Memory.heapDelta(afterRaw, afterSockjs) / sockjs;
-      String kind2 = target.cloudSync ? "SockJS" : "more plain WebSocket";
+      String kind2 = "SockJS";
       System.out.printf("  idle memory: RSS %s -> %s -> %s MiB (before, after %d %s, after %d %s)%n",
           Memory.rssMiB(baseline), Memory.rssMiB(afterRaw), Memory.rssMiB(afterSockjs), raw,
           target.cloudSync ? "raw WebSocket" : "plain WebSocket", sockjs, kind2);
@@ -518,7 +521,7 @@ public final class SyncBench {
       Subscriber s = subscribers.get(index);
       ServerProcess server = target.servers.get(s.group % 2);
       WebSocketConnectOptions options = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(server.port);
-      if (!target.cloudSync) {
+      if (!target.cloudSync && !s.sockjs) {
         options.setURI("/ws");
       } else if (s.sockjs) {
         options.setURI("/eventbus/" + ThreadLocalRandom.current().nextInt(1000) + "/" + Long.toHexString(
@@ -589,7 +592,7 @@ public final class SyncBench {
     }
     double secs = (System.nanoTime() - start) / 1e9;
     System.out.printf("  connected %d raw + %d %s in %.1f s (%.0f/s)%s%n", rawCount, sockjsCount,
-        target.cloudSync ? "SockJS" : "plain", secs, subscribers.size() / secs,
+        "SockJS", secs, subscribers.size() / secs,
         failed.get() == 0 ? "" : ", " + failed.get() + " FAILED: " + failures);
     if (target.cloudSync && rawCount > 0 && subscribed.get() < rawCount) {
       System.out.printf("  WARNING: only %d of %d raw subscriptions were confirmed; first error: %s%n",
@@ -772,7 +775,7 @@ public final class SyncBench {
     Map<String, Histogram> parts = new LinkedHashMap<>();
     for (int kind = 0; kind < 2; kind++) {
       for (int node = 0; node < target.servers.size(); node++) {
-        String label = (target.cloudSync ? KINDS[kind] : kind == 0 ? "ws" : "ws'")
+        String label = (target.cloudSync || kind == SOCKJS ? KINDS[kind] : "ws")
             + (target.servers.size() > 1 ? (node == 0 ? " @node1" : " @node2") : "");
         parts.put(label, phase.merged(kind * 2 + node));
       }
@@ -839,7 +842,7 @@ public final class SyncBench {
       boolean cs = !c.name.startsWith("bare");
       System.out.printf("    %-12s %s %.1f KB (%.1f KB heap), %s %.1f KB (%.1f KB heap)%n", c.name,
           cs ? "raw WebSocket" : "plain WebSocket", c.bytesPerRaw / 1024, c.heapPerRaw / 1024,
-          cs ? "SockJS" : "plain WebSocket", c.bytesPerSockjs / 1024, c.heapPerSockjs / 1024);
+          "SockJS", c.bytesPerSockjs / 1024, c.heapPerSockjs / 1024);
     }
     System.out.println("  Against the targets:");
     for (int rate : rates) {
