@@ -75,6 +75,8 @@ public final class SyncBench {
   private static final int CONNECT_WINDOW = 200;
   /** Writes per second of the write-path warm-up. */
   private static final int WARM_RATE = 250;
+  /** Warm-up folders made in one folder before the next takes over. */
+  private static final int WARM_PER_FOLDER = 5_000;
   /** {@code --warm-writes=N}: writes of the write-path warm-up, before anything is measured. */
   private static int warmWrites;
   /** {@code --jfr}: record each server with Java Flight Recorder (profile settings) into the work directory. */
@@ -240,12 +242,17 @@ public final class SyncBench {
       String space = api.post("/api/v1/spaces", token, new JsonObject().put("name", "bench")).bodyAsJsonObject()
           .getString("id");
       int writePort = started.get(0).port;
-      // Warm-up writes go into a folder of their own: the measured ones should not land in a folder
-      // that thousands of warm-up folders have already filled.
-      String warmFolder = api.post("/api/v1/spaces/" + space + "/nodes", token, new JsonObject().put("name", "warm-up")
-          .put("type", "folder")).bodyAsJsonObject().getString("id");
+      // Warm-up writes go into folders of their own, WARM_PER_FOLDER each (below the default
+      // files.folder_entry_limit): the measured ones should not land in a folder that thousands of
+      // warm-up folders have already filled.
+      List<Publisher> warmFolders = new ArrayList<>();
+      for (int f = 0; f < (warmWrites + WARM_RATE) / WARM_PER_FOLDER + 1; f++) {
+        String folder = api.post("/api/v1/spaces/" + space + "/nodes", token, new JsonObject()
+            .put("name", "warm-up-" + f).put("type", "folder")).bodyAsJsonObject().getString("id");
+        warmFolders.add(folderWriter(writePort, token, space, folder));
+      }
       Publisher publisher = folderWriter(writePort, token, space, null);
-      Publisher warmWriter = folderWriter(writePort, token, space, warmFolder);
+      Publisher warmWriter = (phase, k) -> warmFolders.get(k / WARM_PER_FOLDER).publish(phase, k);
       String database = db.substring(db.lastIndexOf('/') + 1);
       Target target = new Target(started, true, space, token, () -> logReads(database));
       return measure(name, target, publisher, warmWriter, () -> head(api, token, space));
