@@ -206,9 +206,20 @@ public final class SockJsClient implements AutoCloseable {
 
   // --- the event-bus bridge protocol ----------------------------------------------------------------
 
-  /** Sends one bridge message, framed as SockJS wants: a JSON array of JSON-encoded strings. */
+  /**
+   * Sends one bridge message, framed as SockJS wants: a JSON array of JSON-encoded strings. A send
+   * that fails or times out says over which transport, of what type and to which address.
+   */
   public void send(JsonObject message) {
-    String frame = new JsonArray().add(message.encode()).encode();
+    try {
+      sendFrame(new JsonArray().add(message.encode()).encode());
+    } catch (RuntimeException e) {
+      throw new AssertionError("sending a " + message.getString("type") + " to " + message.getString("address")
+          + " over " + transport + " failed", e);
+    }
+  }
+
+  private void sendFrame(String frame) {
     switch (transport) {
       case WEBSOCKET -> webSocket.writeTextMessage(frame).timeout(SEND_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).await();
       case XHR_STREAMING -> {
