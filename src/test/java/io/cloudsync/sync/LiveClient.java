@@ -1,6 +1,7 @@
 package io.cloudsync.sync;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -17,18 +18,18 @@ public final class LiveClient implements AutoCloseable {
   private final WebSocketClient client;
   private final Inbox inbox = new Inbox();
   private final CompletableFuture<Short> closed = new CompletableFuture<>();
-  private WebSocket ws;
+  private final ClientWebSocket ws;
 
+  /**
+   * The handlers are set before the handshake: Vert.x hands them to the socket before it reads the
+   * first frame. Set from the caller's thread after the connect future completed, they could come
+   * after the server's first message, which would then be dropped.
+   */
   private LiveClient(WebSocketClient client) {
     this.client = client;
-  }
-
-  /** Sets the handlers on the event loop as the socket opens, before any message can arrive. */
-  private WebSocket opened(WebSocket socket) {
-    ws = socket;
-    socket.textMessageHandler(text -> inbox.add(new JsonObject(text)));
-    socket.closeHandler(v -> closed.complete(socket.closeStatusCode() == null ? -1 : socket.closeStatusCode()));
-    return socket;
+    this.ws = client.webSocket();
+    ws.textMessageHandler(text -> inbox.add(new JsonObject(text)));
+    ws.closeHandler(v -> closed.complete(ws.closeStatusCode() == null ? -1 : ws.closeStatusCode()));
   }
 
   /** Connects; with a token it goes in the Authorization header. */
@@ -48,7 +49,7 @@ public final class LiveClient implements AutoCloseable {
     }
     LiveClient live = new LiveClient(client);
     try {
-      client.connect(connect).map(live::opened).await();
+      live.ws.connect(connect).await();
       return live;
     } catch (RuntimeException e) {
       client.close();

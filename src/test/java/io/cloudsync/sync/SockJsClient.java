@@ -3,6 +3,7 @@ package io.cloudsync.sync;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -123,13 +124,13 @@ public final class SockJsClient implements AutoCloseable {
       connect.setAllowOriginHeader(false);
     }
     try {
-      // The handlers are set on the event loop as the socket opens, before the open frame can arrive.
-      webSocketClient.connect(connect).map(socket -> {
-        webSocket = socket;
-        socket.textMessageHandler(this::frame);
-        socket.closeHandler(v -> disconnected.complete(null));
-        return socket;
-      }).await();
+      // The handlers are set before the handshake, so Vert.x hands them to the socket before it reads the
+      // open frame; set after the connect future completed, they could miss it.
+      ClientWebSocket socket = webSocketClient.webSocket();
+      socket.textMessageHandler(this::frame);
+      socket.closeHandler(v -> disconnected.complete(null));
+      socket.connect(connect).await();
+      webSocket = socket;
     } catch (UpgradeRejectedException e) {
       throw new Rejected(e.getStatus(), e.getBody() == null ? null : e.getBody().toString());
     }
