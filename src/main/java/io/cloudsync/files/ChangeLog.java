@@ -98,6 +98,15 @@ public final class ChangeLog {
     Future<T> apply(Tx tx, Tree.Space space, R read);
   }
 
+  /**
+   * Sent with BEGIN of a write on a space: its statements may use the plans PostgreSQL caches per
+   * connection (after five runs, when no worse than planning each run). The pool's connections plan
+   * every run for its parameters ({@link io.cloudsync.db.Database#pool}), which searches and the
+   * documents query need and which cost a write, under the space's lock, a planning per statement.
+   * No write runs those queries.
+   */
+  static final String CACHED_PLANS = "SET LOCAL plan_cache_mode = auto";
+
   private final Vertx vertx;
   private final Pool pool;
 
@@ -142,14 +151,15 @@ public final class ChangeLog {
     List<JsonObject> appended = new ArrayList<>();
     return pool.withConnection(conn -> {
           Future<Transaction> begun = conn.begin();
+          Future<?> planned = conn.query(CACHED_PLANS).execute();
           Future<Tree.Space> locked = Tree.lockSpace(conn, spaceId, actor, action);
           Future<R> first = read.apply(conn);
-          return Future.join(begun, locked, first).transform(settled -> {
+          return Future.join(begun, planned, locked, first).transform(settled -> {
             if (begun.failed()) {
               return Future.<T>failedFuture(begun.cause());
             }
             Tx tx = new Tx(conn, appended, begun.result());
-            return settle(tx, locked.compose(space -> {
+            return settle(tx, planned.compose(set -> locked).compose(space -> {
               tx.locked = space;
               return first.compose(r -> work.apply(tx, space, r));
             }));

@@ -33,10 +33,13 @@ public final class FilesFixture implements AutoCloseable {
   public final CloudSyncHandle handle;
   public final Api api;
   public final Pool db;
+  /** The server's database, for tests that open connections of their own. */
+  public final String dbUrl;
 
   private FilesFixture(Vertx vertx, CloudSyncHandle handle, String dbUrl) {
     this.vertx = vertx;
     this.handle = handle;
+    this.dbUrl = dbUrl;
     this.api = new Api(vertx, handle.httpPort());
     this.db = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(dbUrl)).using(vertx).build();
   }
