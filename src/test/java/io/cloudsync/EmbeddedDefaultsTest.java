@@ -6,6 +6,9 @@ import io.cloudsync.test.TestCloudSync;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.core.buffer.Buffer;
 import java.nio.file.Files;
@@ -36,7 +39,7 @@ class EmbeddedDefaultsTest {
   }
 
   @Test
-  @DisplayName("CloudSync starts its own PostgreSQL in data/pg, is ready, and keeps its data across a restart")
+  @DisplayName("CloudSync starts its own PostgreSQL in data/pg, durable on commit, is ready, and keeps its data across a restart")
   void embeddedPostgresSurvivesRestart() {
     Path dataDir = TestCloudSync.tempDir();
     JsonObject config = new JsonObject().put("data_dir", dataDir.toString())
@@ -44,6 +47,16 @@ class EmbeddedDefaultsTest {
 
     CloudSyncHandle first = TestCloudSync.deploy(vertx, config);
     assertThat(first.embeddedPostgresPort()).isPositive();
+    Pool pg = PgBuilder.pool().connectingTo(new PgConnectOptions().setHost("127.0.0.1")
+        .setPort(first.embeddedPostgresPort()).setUser("postgres").setDatabase("postgres")).using(vertx).build();
+    try {
+      for (String setting : new String[] {"synchronous_commit", "fsync"}) {
+        assertThat(pg.query("SHOW " + setting).execute().await().iterator().next().getString(0))
+            .as("an answered write is on disk: %s", setting).isEqualTo("on");
+      }
+    } finally {
+      pg.close().await();
+    }
     HttpResponse<Buffer> ready = get(first, "/health/ready");
     assertThat(ready.statusCode()).isEqualTo(200);
     assertThat(ready.bodyAsJsonObject().getJsonObject("checks").fieldNames()).contains("postgresql", "blob_store");

@@ -105,6 +105,10 @@ public final class Database {
           .setCleanDataDirectory(false)
           .setServerConfig("listen_addresses", "127.0.0.1")
           .setServerConfig("unix_socket_directories", "")
+          // The embedded server's defaults would answer a commit before its WAL is on disk; a crash
+          // could then lose changes whose seq clients already hold. A write is answered when durable.
+          .setServerConfig("synchronous_commit", "on")
+          .setServerConfig("fsync", "on")
           .setPGStartupWait(java.time.Duration.ofSeconds(60));
       if (port > 0) {
         builder.setPort(port);
