@@ -3,7 +3,9 @@ package io.cloudsync.files;
 import static io.cloudsync.files.FilesFixture.expect;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cloudsync.auth.Access;
 import io.cloudsync.bus.Addresses;
+import io.cloudsync.db.Database;
 import io.cloudsync.test.RealServers;
 import io.cloudsync.test.Servers;
 import io.vertx.core.Promise;
@@ -13,6 +15,8 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -447,5 +451,25 @@ class CommitsTest {
         .put("reused", new io.vertx.core.json.JsonArray().add(FilesFixture.sha256(collected)));
     assertThat(files.busFailure(Addresses.METADATA_COMMIT, gone).code())
         .isEqualTo(io.cloudsync.errors.ErrorCode.CONFLICT);
+  }
+
+  @Test
+  @DisplayName("a write on a space may use cached plans, while the pool's other work plans each run for its parameters")
+  void writesUseCachedPlans() {
+    JsonObject user = files.user("planner");
+    String space = files.space(user.getString("token"), "Plans", null).getString("id");
+    Pool pool = Database.pool(files.vertx, PgConnectOptions.fromUri(files.dbUrl), 1, "commits-test");
+    try {
+      ChangeLog log = new ChangeLog(files.vertx, pool);
+      String inWrite = log.write(space, user.getString("id"), Access.Action.WRITE,
+          (tx, locked) -> tx.conn().query("SHOW plan_cache_mode").execute()
+              .map(rows -> rows.iterator().next().getString(0))).await();
+      assertThat(inWrite).isEqualTo("auto");
+      // The pool has one connection: the write's setting ended with its transaction.
+      assertThat(pool.query("SHOW plan_cache_mode").execute().await().iterator().next().getString(0))
+          .isEqualTo("force_custom_plan");
+    } finally {
+      pool.close().await();
+    }
   }
 }
