@@ -121,24 +121,24 @@ class HealthTest {
       CloudSyncHandle handle = TestCloudSync.deploy(metered, TestCloudSync.config(servers));
       String token = new Api(metered, handle.httpPort()).newUser("metered@example.com");
       String before = get(handle, "/metrics").bodyAsString();
-      double upgradedBefore = metric(before, UPGRADED);
-      double connectionsBefore = metric(before, CONNECTIONS);
+      double upgradedBefore = Api.metric(before, UPGRADED);
+      double connectionsBefore = Api.metric(before, CONNECTIONS);
       for (int i = 0; i < 3; i++) {
         try (LiveClient live = LiveClient.connect(metered, handle.httpPort(), token)) {
           assertThat(live.nextOfType("authenticated", 5000)).isNotNull();
         }
       }
       String text = get(handle, "/metrics").bodyAsString();
-      assertThat(metric(text, UPGRADED) - upgradedBefore).isEqualTo(3);
+      assertThat(Api.metric(text, UPGRADED) - upgradedBefore).isEqualTo(3);
       // Only the /metrics request itself is in flight; the upgrades are not.
-      assertThat(metric(text, "vertx_http_server_active_requests{method=\"GET\"}")).isEqualTo(1);
+      assertThat(Api.metric(text, "vertx_http_server_active_requests{method=\"GET\"}")).isEqualTo(1);
       // The server closes each socket once the client's close arrives: wait for the last of them.
       long deadline = System.currentTimeMillis() + 5000;
-      while (metric(text, CONNECTIONS) > connectionsBefore && System.currentTimeMillis() < deadline) {
+      while (Api.metric(text, CONNECTIONS) > connectionsBefore && System.currentTimeMillis() < deadline) {
         metered.timer(50).await();
         text = get(handle, "/metrics").bodyAsString();
       }
-      assertThat(metric(text, CONNECTIONS)).isLessThanOrEqualTo(connectionsBefore);
+      assertThat(Api.metric(text, CONNECTIONS)).isLessThanOrEqualTo(connectionsBefore);
       handle.close().await();
     } finally {
       metered.close().await();
@@ -147,10 +147,4 @@ class HealthTest {
 
   private static final String CONNECTIONS = "vertx_http_server_active_connections";
   private static final String UPGRADED = "vertx_http_server_requests_total{code=\"101\",method=\"GET\"}";
-
-  /** The value of one Prometheus series, 0 when it is not there. */
-  private static double metric(String text, String series) {
-    return text.lines().filter(line -> line.startsWith(series + " ")).findFirst()
-        .map(line -> Double.parseDouble(line.substring(series.length() + 1).trim())).orElse(0.0);
-  }
 }

@@ -3,6 +3,7 @@ package io.cloudsync;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.sync.LiveClient;
 import io.cloudsync.test.Api;
 import io.cloudsync.test.RealServers;
@@ -26,7 +27,8 @@ class ShutdownTest {
   @Test
   @DisplayName("lets a request in flight finish while no new connection is accepted")
   void finishesInFlight(Servers servers) {
-    Vertx vertx = Vertx.vertx();
+    // Vert.x with its metrics on, as the server's main starts it: the test sees the request arrive.
+    Vertx vertx = Clustering.start(CloudSyncConfig.from(new JsonObject())).await();
     try {
       CloudSyncHandle handle = TestCloudSync.deploy(vertx, TestCloudSync.config(servers).put("http.shutdown_timeout", 20));
       int port = handle.httpPort();
@@ -34,6 +36,14 @@ class ShutdownTest {
       HttpClientRequest slow = http.request(HttpMethod.POST, port, "127.0.0.1", "/api/v1/info").await();
       slow.putHeader("Content-Type", "application/json").putHeader("Content-Length", "11");
       slow.write("{\"half\":").await();
+      // In flight once the server has read its head; a connection whose request has not been read
+      // yet when the shutdown starts is idle, and closed.
+      Api api = new Api(vertx, port);
+      long deadline = System.currentTimeMillis() + 5000;
+      while (Api.metric(api.get("/metrics", null).bodyAsString(), "vertx_http_server_active_requests{method=\"POST\"}") < 1) {
+        assertThat(System.currentTimeMillis()).as("the server reads the request's head").isLessThan(deadline);
+        vertx.timer(20).await();
+      }
       // Read the body in the same callback as the status: data arriving unread would be dropped.
       Future<JsonObject> answer = slow.response().compose(response -> response.body()
           .map(body -> new JsonObject().put("status", response.statusCode()).put("body", body.toJsonObject())));

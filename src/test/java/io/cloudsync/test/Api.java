@@ -48,6 +48,12 @@ public final class Api {
     return post(path, null, body);
   }
 
+  /** The value of one series in Prometheus text (what {@code /metrics} answers), 0 when it is not there. */
+  public static double metric(String text, String series) {
+    return text.lines().filter(line -> line.startsWith(series + " ")).findFirst()
+        .map(line -> Double.parseDouble(line.substring(series.length() + 1).trim())).orElse(0.0);
+  }
+
   /** Signs up and answers the user JSON. */
   public JsonObject signup(String email, String password) {
     HttpResponse<Buffer> response = post("/api/v1/auth/signup",
