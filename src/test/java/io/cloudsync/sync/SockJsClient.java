@@ -214,7 +214,8 @@ public final class SockJsClient implements AutoCloseable {
   public void send(JsonObject message) {
     try {
       sendFrame(new JsonArray().add(message.encode()).encode());
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
+      // Exception, not RuntimeException: await() rethrows a timeout, a checked TimeoutException, as it is.
       throw new AssertionError("sending a " + message.getString("type") + " to " + message.getString("address")
           + " over " + transport + " failed", e);
     }
