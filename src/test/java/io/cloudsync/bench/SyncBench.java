@@ -380,13 +380,12 @@ public final class SyncBench {
       double bytesPerSockjs = sockjs == 0 ? 0 : Memory.rssDelta(afterRaw, afterSockjs) / sockjs;
       double heapPerRaw = raw == 0 ? 0 : Memory.heapDelta(baseline, afterRaw) / raw;
       double heapPerSockjs = sockjs == 0 ? 0 : Memory.heapDelta(afterRaw, afterSockjs) / sockjs;
-      String kind2 = "SockJS";
-      System.out.printf("  idle memory: RSS %s -> %s -> %s MiB (before, after %d %s, after %d %s)%n",
+      System.out.printf("  idle memory: RSS %s -> %s -> %s MiB (before, after %d %s, after %d SockJS)%n",
           Memory.rssMiB(baseline), Memory.rssMiB(afterRaw), Memory.rssMiB(afterSockjs), raw,
-          target.cloudSync ? "raw WebSocket" : "plain WebSocket", sockjs, kind2);
-      System.out.printf("    per %s connection: %.1f KB RSS (%.1f KB live heap); per %s connection: %.1f KB RSS "
+          target.cloudSync ? "raw WebSocket" : "plain WebSocket", sockjs);
+      System.out.printf("    per %s connection: %.1f KB RSS (%.1f KB live heap); per SockJS connection: %.1f KB RSS "
               + "(%.1f KB live heap)%n", target.cloudSync ? "raw" : "plain", bytesPerRaw / 1024, heapPerRaw / 1024,
-          kind2, bytesPerSockjs / 1024, heapPerSockjs / 1024);
+          bytesPerSockjs / 1024, heapPerSockjs / 1024);
 
       int notReady = awaitReady(all, publisher, newPhase(10_000));
       if (notReady > 0) {
@@ -528,11 +527,11 @@ public final class SyncBench {
       Subscriber s = subscribers.get(index);
       ServerProcess server = target.servers.get(s.group % 2);
       WebSocketConnectOptions options = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(server.port);
-      if (!target.cloudSync && !s.sockjs) {
-        options.setURI("/ws");
-      } else if (s.sockjs) {
+      if (s.sockjs) {
         options.setURI("/eventbus/" + ThreadLocalRandom.current().nextInt(1000) + "/" + Long.toHexString(
             ThreadLocalRandom.current().nextLong()) + index + "/websocket");
+      } else if (!target.cloudSync) {
+        options.setURI("/ws");
       } else {
         options.setURI("/api/v1/sync").addHeader("Authorization", "Bearer " + target.token);
       }
@@ -598,8 +597,7 @@ public final class SyncBench {
       System.out.printf("  WARNING: %d connections still pending after 10 minutes%n", done.getCount());
     }
     double secs = (System.nanoTime() - start) / 1e9;
-    System.out.printf("  connected %d raw + %d %s in %.1f s (%.0f/s)%s%n", rawCount, sockjsCount,
-        "SockJS", secs, subscribers.size() / secs,
+    System.out.printf("  connected %d raw + %d SockJS in %.1f s (%.0f/s)%s%n", rawCount, sockjsCount, secs, subscribers.size() / secs,
         failed.get() == 0 ? "" : ", " + failed.get() + " FAILED: " + failures);
     if (target.cloudSync && rawCount > 0 && subscribed.get() < rawCount) {
       System.out.printf("  WARNING: only %d of %d raw subscriptions were confirmed; first error: %s%n",
@@ -847,9 +845,9 @@ public final class SyncBench {
     System.out.println("  Idle connection memory (RSS delta after a full GC / connections; live heap in brackets):");
     for (ConfigResult c : results.values()) {
       boolean cs = !c.name.startsWith("bare");
-      System.out.printf("    %-12s %s %.1f KB (%.1f KB heap), %s %.1f KB (%.1f KB heap)%n", c.name,
+      System.out.printf("    %-12s %s %.1f KB (%.1f KB heap), SockJS %.1f KB (%.1f KB heap)%n", c.name,
           cs ? "raw WebSocket" : "plain WebSocket", c.bytesPerRaw / 1024, c.heapPerRaw / 1024,
-          "SockJS", c.bytesPerSockjs / 1024, c.heapPerSockjs / 1024);
+          c.bytesPerSockjs / 1024, c.heapPerSockjs / 1024);
     }
     System.out.println("  Against the targets:");
     for (int rate : rates) {
