@@ -146,9 +146,9 @@ public final class SpaceFeed {
       return Future.failedFuture("the live feed is closed");
     }
     Topic topic = topics.computeIfAbsent(spaceId, Topic::new);
-    topic.listeners.add(listener);
+    topic.add(listener);
     Registration registration = () -> {
-      if (topic.listeners.remove(listener) && topic.listeners.isEmpty() && topics.get(spaceId) == topic) {
+      if (topic.remove(listener) && topic.listeners.isEmpty() && topics.get(spaceId) == topic) {
         topics.remove(spaceId);
         topic.stopWaiting();
         topic.consumer.unregister();
@@ -166,6 +166,12 @@ public final class SpaceFeed {
   private final class Topic {
     final String spaceId;
     final Set<Listener> listeners = new LinkedHashSet<>();
+    /**
+     * The listeners as an array, made again only after one came or went. A change goes to every
+     * listener as they were when it arrived, as a copy of the set would give it, without copying
+     * thousands of them for each change.
+     */
+    private Listener[] snapshot;
     final MessageConsumer<JsonObject> consumer;
     final Future<Void> ready;
     /** The highest number published to this topic. */
@@ -185,6 +191,24 @@ public final class SpaceFeed {
       ready.onSuccess(v -> vertx.setTimer(NEW_CONSUMER_RECHECK_MILLIS, id -> recheck()));
     }
 
+    void add(Listener listener) {
+      listeners.add(listener);
+      snapshot = null;
+    }
+
+    boolean remove(Listener listener) {
+      snapshot = null;
+      return listeners.remove(listener);
+    }
+
+    /** The listeners as they are now; the array is shared, read it only. */
+    Listener[] listeners() {
+      if (snapshot == null) {
+        snapshot = listeners.toArray(new Listener[0]);
+      }
+      return snapshot;
+    }
+
     /** Tells the listeners the head once, for changes other nodes published before they knew of this consumer. */
     void recheck() {
       if (closed || topics.get(spaceId) != this) {
@@ -192,7 +216,7 @@ public final class SpaceFeed {
       }
       head(spaceId).onSuccess(seq -> {
         if (topics.get(spaceId) == this) {
-          for (Listener listener : List.copyOf(listeners)) {
+          for (Listener listener : listeners()) {
             listener.head(seq);
           }
         }
@@ -202,7 +226,7 @@ public final class SpaceFeed {
     void deliver(JsonObject body) {
       String notice = body.getString("notice");
       if (notice != null) {
-        for (Listener listener : List.copyOf(listeners)) {
+        for (Listener listener : listeners()) {
           listener.notice(notice);
         }
         return;
@@ -257,7 +281,7 @@ public final class SpaceFeed {
 
     void dispatch(LiveChange change) {
       dispatched = Math.max(dispatched, change.seq);
-      for (Listener listener : List.copyOf(listeners)) {
+      for (Listener listener : listeners()) {
         listener.change(change);
       }
     }
@@ -289,7 +313,7 @@ public final class SpaceFeed {
               long missing = topic.previousHead;
               topic.previousHead = row.getLong("next_seq");
               if (missing > topic.received) {
-                for (Listener listener : List.copyOf(topic.listeners)) {
+                for (Listener listener : topic.listeners()) {
                   listener.head(missing);
                 }
               }
