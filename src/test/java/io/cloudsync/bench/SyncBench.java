@@ -79,8 +79,11 @@ public final class SyncBench {
   private static final int WARM_PER_FOLDER = 5_000;
   /** {@code --warm-writes=N}: writes of the write-path warm-up, before anything is measured. */
   private static int warmWrites;
-  /** {@code --jfr}: record each server with Java Flight Recorder (profile settings) into the work directory. */
-  private static boolean jfr;
+  /**
+   * {@code --jfr[=SETTINGS]}: record each server with Java Flight Recorder into the work directory,
+   * with the JDK's {@code profile} settings or the given {@code .jfc} file; null: no recording.
+   */
+  private static String jfr;
   /** {@code --histo}: print which classes the idle raw connections' heap is made of (first server). */
   private static boolean histo;
   private static final long MAX_MICROS = TimeUnit.SECONDS.toMicros(300);
@@ -147,7 +150,7 @@ public final class SyncBench {
     List<String> configs = List.of(flags.getOrDefault("configs", "one,two,bare").split(","));
     int drain = Integer.parseInt(flags.getOrDefault("drain", "60"));
     int sources = Integer.parseInt(flags.getOrDefault("source-addresses", "1"));
-    jfr = flags.containsKey("jfr");
+    jfr = flags.containsKey("jfr") ? (flags.get("jfr").equals("true") ? "profile" : flags.get("jfr")) : null;
     histo = flags.containsKey("histo");
     warmWrites = Integer.parseInt(flags.getOrDefault("warm-writes", "10000"));
     Path work = Files.createTempDirectory("sync-bench");
@@ -914,8 +917,8 @@ public final class SyncBench {
       List<String> command = new ArrayList<>(List.of(java));
       command.addAll(SERVER_JVM);
       String file = name.replaceAll("[^A-Za-z0-9]+", "-");
-      if (jfr) {
-        command.add("-XX:StartFlightRecording=dumponexit=true,settings=profile,filename=" + work.resolve(file + ".jfr"));
+      if (jfr != null) {
+        command.add("-XX:StartFlightRecording=dumponexit=true,settings=" + jfr + ",filename=" + work.resolve(file + ".jfr"));
       }
       command.addAll(List.of("-cp", classpath, mainClass));
       command.addAll(args);
