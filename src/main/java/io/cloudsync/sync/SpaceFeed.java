@@ -165,7 +165,7 @@ public final class SpaceFeed {
 
   private final class Topic {
     final String spaceId;
-    final Set<Listener> listeners = new LinkedHashSet<>();
+    private final Set<Listener> listeners = new LinkedHashSet<>();
     /**
      * The listeners as an array, made again only after one came or went. A change goes to every
      * listener as they were when it arrived, as a copy of the set would give it, without copying
@@ -202,7 +202,7 @@ public final class SpaceFeed {
     }
 
     /** The listeners as they are now; the array is shared, read it only. */
-    Listener[] listeners() {
+    Listener[] snapshot() {
       if (snapshot == null) {
         snapshot = listeners.toArray(new Listener[0]);
       }
@@ -216,7 +216,7 @@ public final class SpaceFeed {
       }
       head(spaceId).onSuccess(seq -> {
         if (topics.get(spaceId) == this) {
-          for (Listener listener : listeners()) {
+          for (Listener listener : snapshot()) {
             listener.head(seq);
           }
         }
@@ -226,7 +226,7 @@ public final class SpaceFeed {
     void deliver(JsonObject body) {
       String notice = body.getString("notice");
       if (notice != null) {
-        for (Listener listener : listeners()) {
+        for (Listener listener : snapshot()) {
           listener.notice(notice);
         }
         return;
@@ -281,7 +281,7 @@ public final class SpaceFeed {
 
     void dispatch(LiveChange change) {
       dispatched = Math.max(dispatched, change.seq);
-      for (Listener listener : listeners()) {
+      for (Listener listener : snapshot()) {
         listener.change(change);
       }
     }
@@ -313,7 +313,7 @@ public final class SpaceFeed {
               long missing = topic.previousHead;
               topic.previousHead = row.getLong("next_seq");
               if (missing > topic.received) {
-                for (Listener listener : topic.listeners()) {
+                for (Listener listener : topic.snapshot()) {
                   listener.head(missing);
                 }
               }
