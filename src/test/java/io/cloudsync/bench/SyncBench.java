@@ -600,7 +600,8 @@ public final class SyncBench {
       System.out.printf("  WARNING: %d connections still pending after 10 minutes%n", done.getCount());
     }
     double secs = (System.nanoTime() - start) / 1e9;
-    System.out.printf("  connected %d raw + %d SockJS in %.1f s (%.0f/s)%s%n", rawCount, sockjsCount, secs, subscribers.size() / secs,
+    System.out.printf("  connected %d raw + %d SockJS in %.1f s (%.0f/s)%s%n", rawCount, sockjsCount, secs,
+        subscribers.size() / secs,
         failed.get() == 0 ? "" : ", " + failed.get() + " FAILED: " + failures);
     if (target.cloudSync && rawCount > 0 && subscribed.get() < rawCount) {
       System.out.printf("  WARNING: only %d of %d raw subscriptions were confirmed; first error: %s%n",
@@ -918,7 +919,8 @@ public final class SyncBench {
       command.addAll(SERVER_JVM);
       String file = name.replaceAll("[^A-Za-z0-9]+", "-");
       if (jfr != null) {
-        command.add("-XX:StartFlightRecording=dumponexit=true,settings=" + jfr + ",filename=" + work.resolve(file + ".jfr"));
+        command.add("-XX:StartFlightRecording=dumponexit=true,settings=" + jfr + ",filename="
+            + work.resolve(file + ".jfr"));
       }
       command.addAll(List.of("-cp", classpath, mainClass));
       command.addAll(args);
