@@ -169,6 +169,73 @@ public final class ChangeLog {
   }
 
   /**
+   * Runs a write on the space in one round trip: BEGIN, the lock and role read ({@link
+   * Tree#lockSpace}), the statements {@code work} sends and COMMIT all go out at once, and the
+   * answers are read when they are all in. So the work cannot wait for the lock's answer: each of
+   * its statements must change nothing unless the caller may do the action and the work's own
+   * checks pass, deciding that in SQL; run behind the lock, they see what the lock holder sees.
+   *
+   * <p>What the statements did decides the answer: when the work's future succeeds, so does the
+   * write. When it fails, a lock or role refused explains it first, as {@link Tree#lockSpace}
+   * answers, then the work's own failure. (A caller made a member in the moment between the lock
+   * statement, which found no row, and the work's statements is let in by them; the answer says so
+   * rather than refusing a write that committed.) A statement that fails aborts the transaction,
+   * and the COMMIT behind it rolls back; the failure is the answer. The changes the work appended
+   * are published once the commit is in.
+   */
+  <T> Future<T> writeAtOnce(String spaceId, String actor, Access.Action action, Function<Tx, Future<T>> work) {
+    if (!Access.isUuid(spaceId) || !Access.isUuid(actor)) {
+      return Access.noSuchSpace();
+    }
+    List<JsonObject> appended = new ArrayList<>();
+    return pool.withConnection(conn -> {
+          Future<?> begun = conn.query("BEGIN").execute();
+          Future<?> planned = conn.query(CACHED_PLANS).execute();
+          Future<Tree.Space> locked = Tree.lockSpace(conn, spaceId, actor, action);
+          Future<T> done;
+          try {
+            done = work.apply(new Tx(conn, appended, null));
+          } catch (RuntimeException e) {
+            done = Future.failedFuture(e);
+          }
+          // Sent whatever the work sent: a failed transaction ends here too, rolled back.
+          Future<?> committed = conn.query(done.failed() ? "ROLLBACK" : "COMMIT").execute();
+          Future<T> result = done;
+          return Future.join(begun, planned, locked, result, committed).transform(settled -> {
+            for (Future<?> step : List.of(begun, committed, planned)) {
+              if (step.failed()) {
+                return Future.<T>failedFuture(step.cause());
+              }
+            }
+            return result.succeeded() || locked.succeeded() ? result : Future.<T>failedFuture(locked.cause());
+          });
+        })
+        .onSuccess(done -> appended.forEach(this::publish));
+  }
+
+  /**
+   * Appends the {@code created} change of the node {@code nodeId}, which a statement sent before
+   * this one in the transaction inserted, with the node as the row shows it ({@link Tree#JSON_SQL}).
+   * Appends nothing, and answers null, when there is no such node: the insert held back.
+   */
+  Future<JsonObject> appendCreated(Tx tx, String spaceId, String nodeId, String actor) {
+    return tx.conn().preparedQuery("WITH n AS (SELECT * FROM nodes WHERE id = $2::uuid AND space_id = $1::uuid), "
+            + "s AS (UPDATE spaces SET next_seq = next_seq + 1 WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM n) "
+            + "RETURNING next_seq) INSERT INTO changes (space_id, seq, node_id, kind, version, actor, payload) "
+            + "SELECT $1::uuid, s.next_seq, n.id, 'created', n.version, $3::uuid, " + Tree.JSON_SQL + " FROM s, n "
+            + "RETURNING " + COLUMNS)
+        .execute(Tuple.of(spaceId, nodeId, actor))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return null;
+          }
+          JsonObject change = toJson(rows.iterator().next());
+          tx.appended().add(change);
+          return change;
+        });
+  }
+
+  /**
    * Commits after the work (unless {@link #lastNode} sent the commit already), or rolls back after
    * its failure (unless the server rolled back already: a statement failed in front of the commit,
    * or the commit reported the rollback).

@@ -1,6 +1,7 @@
 package io.cloudsync.files;
 
 import io.cloudsync.auth.Access;
+import io.cloudsync.auth.SpaceRole;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
@@ -15,6 +16,7 @@ import io.vertx.sqlclient.Tuple;
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.time.OffsetDateTime;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -284,9 +286,57 @@ public final class Nodes {
     }
     String parent = Requests.string(request, "parent_id");
     String name = Names.require(Requests.string(request, "name"));
-    return log.write(space, actor, Access.Action.WRITE, conn -> Tree.placement(conn, space, parent, name),
-            (tx, locked, place) -> makeFolder(tx, place, space, parent, name, actor, true))
-        .recover(Tree::nameTaken);
+    if (parent != null && !Access.isUuid(parent)) {
+      // No id names no folder: 404, once the lock and the role were checked as for any write.
+      return log.write(space, actor, Access.Action.WRITE, conn -> Tree.placement(conn, space, parent, name),
+          (tx, locked, place) -> place.requireFolder().map(ok -> (JsonObject) null));
+    }
+    return log.writeAtOnce(space, actor, Access.Action.WRITE, tx -> {
+      String id = UUID.randomUUID().toString();
+      Future<Row> placed = tx.conn().preparedQuery(MAKE_FOLDER)
+          .execute(Tuple.of(space, parent, name, id, actor, limits.folderEntryLimit(), WRITERS))
+          .map(rows -> rows.iterator().next());
+      Future<JsonObject> change = log.appendCreated(tx, space, id, actor);
+      return Future.join(placed, change).transform(done -> {
+        if (placed.failed() || change.failed()) {
+          return Future.failedFuture(placed.failed() ? placed.cause() : change.cause());
+        }
+        if (change.result() != null) {
+          return Future.succeededFuture(change.result().getJsonObject("node").copy());
+        }
+        // Nothing was made: why, unless the lock or the role explains it (see writeAtOnce).
+        return checkPlace(Tree.placement(placed.result(), space, parent), tx.conn())
+            .compose(ok -> Future.failedFuture(new IllegalStateException("folder " + name + " was not made in space "
+                + space + ", though its place allowed it")));
+      });
+    }).recover(Tree::nameTaken);
+  }
+
+  /**
+   * {@link Tree#PLACEMENT_SQL} for {@code $1..$3}, and with it the folder {@code $4} made there, by
+   * {@code $5}, when the checks {@link #makeFolder} makes pass (the folder is live, the name free,
+   * fewer than {@code $6} entries) and {@code $5} may write in the space ({@code $7}: the roles that
+   * may). Writes nothing otherwise. For {@link ChangeLog#writeAtOnce}: it runs behind the space's
+   * lock, so it sees what the lock holder sees.
+   */
+  private static final String MAKE_FOLDER = "WITH place AS (" + Tree.PLACEMENT_SQL + "), made AS ("
+      + "INSERT INTO nodes (id, space_id, parent_id, name, type, created_by, modified_by, created_at, modified_at) "
+      + "SELECT $4::uuid, $1::uuid, $2::uuid, $3, 'folder', $5::uuid, $5::uuid, now(), now() FROM place "
+      + "WHERE place.folder_live AND place.id IS NULL AND place.entries < $6 AND EXISTS (SELECT 1 FROM spaces s "
+      + "JOIN space_members m ON m.space_id = s.id WHERE s.id = $1::uuid AND s.deleted_at IS NULL "
+      + "AND m.user_id = $5::uuid AND m.role = ANY($7::text[])) RETURNING id) "
+      + "SELECT * FROM place";
+  /** The roles that may write, as {@code space_members.role} holds them. */
+  private static final String[] WRITERS = Arrays.stream(SpaceRole.values())
+      .filter(role -> role.atLeast(Access.Action.WRITE.least())).map(SpaceRole::wireName).toArray(String[]::new);
+
+  /** 404 unless the folder is live, 409 when the name is taken, 507 when the folder is full. */
+  private Future<Void> checkPlace(Tree.Placement place, SqlClient conn) {
+    return place.requireFolder()
+        .compose(ok -> place.existing() == null
+            ? place.requireRoom(conn, limits.folderEntryLimit())
+            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A " + place.existing().getString("type")
+                + " named '" + place.existing().getString("name") + "' exists here")));
   }
 
   /**
@@ -300,7 +350,7 @@ public final class Nodes {
       folder = folder.compose(at -> Tree.placement(tx.conn(), space, at, segment).compose(place -> {
         Row existing = place.existing();
         if (existing == null) {
-          return makeFolder(tx, place, space, at, segment, actor, false).map(made -> made.getString("id"));
+          return makeFolder(tx, place, space, at, segment, actor).map(made -> made.getString("id"));
         }
         return "folder".equals(existing.getString("type")) ? Future.succeededFuture(existing.getString("id"))
             : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "'" + existing.getString("name")
@@ -311,20 +361,16 @@ public final class Nodes {
   }
 
   /**
-   * A new folder where {@code place} says; {@code last}: nothing follows in the transaction. The
-   * folder is inserted and its change appended in one flight: the folder's id is chosen here and its
-   * times are the transaction's, so the change is known without the insert's answer, and the space
-   * stays locked for one round trip less. Should the insert fail, the append behind it fails too and
-   * the transaction rolls back; the insert's failure is the answer.
+   * A new folder where {@code place} says, on a path of a write already under way. The folder is
+   * inserted and its change appended in one flight: the folder's id is chosen here and its times are
+   * the transaction's, so the change is known without the insert's answer. Should the insert fail,
+   * the append behind it fails too and the transaction rolls back; the insert's failure is the
+   * answer. A folder made on its own ({@link #createFolder}) goes out with its transaction at once.
    */
   private Future<JsonObject> makeFolder(ChangeLog.Tx tx, Tree.Placement place, String space, String parent,
-                                        String name, String actor, boolean last) {
+                                        String name, String actor) {
     SqlClient conn = tx.conn();
-    return place.requireFolder()
-        .compose(ok -> place.existing() == null
-            ? place.requireRoom(conn, limits.folderEntryLimit())
-            : Future.failedFuture(new ApiException(ErrorCode.NAME_TAKEN, "A " + place.existing().getString("type")
-                + " named '" + place.existing().getString("name") + "' exists here")))
+    return checkPlace(place, conn)
         .compose(ok -> {
           OffsetDateTime now = tx.locked().now();
           JsonObject node = Tree.toJson(UUID.randomUUID().toString(), space, parent, name, "folder", 1L, null, null,
@@ -333,7 +379,7 @@ public final class Nodes {
                   + "created_by, modified_by, created_at, modified_at) VALUES ($1::uuid, $2::uuid, $3::uuid, $4, "
                   + "'folder', $5::uuid, $5::uuid, $6, $6)")
               .execute(Tuple.of(node.getString("id"), space, parent, name, actor, now));
-          Future<JsonObject> change = last ? log.lastNode(tx, "created", node, actor) : log.node(tx, "created", node, actor);
+          Future<JsonObject> change = log.node(tx, "created", node, actor);
           return Future.join(inserted, change).transform(done -> inserted.failed() ? Future.failedFuture(inserted.cause())
               : change.failed() ? Future.failedFuture(change.cause()) : Future.succeededFuture(node));
         });

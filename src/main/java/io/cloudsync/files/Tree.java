@@ -68,6 +68,27 @@ final class Tree {
   }
 
   /**
+   * {@link #instant} in SQL, for a {@code timestamptz} expression: the same text {@link
+   * java.time.Instant#toString} gives, its fraction of a second in groups of three digits and none
+   * when it is zero. PostgreSQL keeps microseconds, so nine digits never occur.
+   */
+  static String instantSql(String time) {
+    String utc = "(" + time + " AT TIME ZONE 'UTC')";
+    String micros = "(extract(microseconds FROM " + utc + ")::bigint % 1000000)";
+    return "(to_char(" + utc + ", 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN " + micros + " = 0 THEN '' WHEN "
+        + micros + " % 1000 = 0 THEN to_char(" + utc + ", '.MS') ELSE to_char(" + utc + ", '.US') END || 'Z')";
+  }
+
+  /** {@link #toJson(Row)} in SQL, as {@code jsonb}, for the {@code nodes} row {@code n}. */
+  static final String JSON_SQL = "jsonb_build_object('id', n.id::text, 'space_id', n.space_id::text, "
+      + "'parent_id', n.parent_id::text, 'name', n.name, 'type', n.type, 'version', n.version, "
+      + "'size', CASE WHEN n.type IN ('file', 'document') THEN n.size END, "
+      + "'sha256', CASE WHEN n.type = 'file' THEN n.sha256 END, "
+      + "'created_by', n.created_by::text, 'modified_by', n.modified_by::text, "
+      + "'created_at', " + instantSql("n.created_at") + ", 'modified_at', " + instantSql("n.modified_at") + ", "
+      + "'deleted_at', " + instantSql("n.deleted_at") + ")";
+
+  /**
    * Locks the space for this write, once the caller's role there allows the action: 404 for a
    * space that does not exist or is not theirs, 403 for a role too low, as {@link Access#require}
    * answers. All writes of a space take this lock first, then the change numbers, so they run one
@@ -190,26 +211,33 @@ final class Tree {
     }
   }
 
+  /**
+   * The query {@link #placement} runs, for space {@code $1}, folder {@code $2} (a uuid or null) and
+   * name {@code $3}; one row. The count is a subquery of its own (its n is the folder's entries, not
+   * the node named), run only when the CASE needs it.
+   */
+  static final String PLACEMENT_SQL = "SELECT " + COLUMNS + ", ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM nodes f "
+      + "WHERE f.id = $2::uuid AND f.space_id = $1::uuid AND f.type = 'folder' AND f.deleted_at IS NULL)) "
+      + "AS folder_live, CASE WHEN n.id IS NULL THEN (SELECT count(*) FROM nodes n "
+      + "WHERE n.space_id = $1::uuid AND " + SAME_FOLDER + " AND n.deleted_at IS NULL) END AS entries "
+      + "FROM (SELECT 1) AS here LEFT JOIN nodes n ON n.space_id = $1::uuid AND " + SAME_FOLDER
+      + " AND lower(n.name) = lower($3) AND n.deleted_at IS NULL";
+
   /** The {@link Placement} of a name in a folder of the space (null: the top level). */
   static Future<Placement> placement(SqlClient conn, String spaceId, String parentId, String name) {
     if (parentId != null && !Access.isUuid(parentId)) {
       // No id names no folder; the caller's requireFolder() answers 404 before the rest is read.
       return Future.succeededFuture(new Placement(spaceId, parentId, false, null, null));
     }
-    // The count is a subquery of its own (its n is the folder's entries, not the node named), run
-    // only when the CASE needs it.
-    return conn.preparedQuery("SELECT " + COLUMNS + ", ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM nodes f "
-            + "WHERE f.id = $2::uuid AND f.space_id = $1::uuid AND f.type = 'folder' AND f.deleted_at IS NULL)) "
-            + "AS folder_live, CASE WHEN n.id IS NULL THEN (SELECT count(*) FROM nodes n "
-            + "WHERE n.space_id = $1::uuid AND " + SAME_FOLDER + " AND n.deleted_at IS NULL) END AS entries "
-            + "FROM (SELECT 1) AS here LEFT JOIN nodes n ON n.space_id = $1::uuid AND " + SAME_FOLDER
-            + " AND lower(n.name) = lower($3) AND n.deleted_at IS NULL")
+    return conn.preparedQuery(PLACEMENT_SQL)
         .execute(Tuple.of(spaceId, parentId, name))
-        .map(rows -> {
-          Row row = rows.iterator().next();
-          return new Placement(spaceId, parentId, row.getBoolean("folder_live"),
-              row.getString("id") == null ? null : row, row.getLong("entries"));
-        });
+        .map(rows -> placement(rows.iterator().next(), spaceId, parentId));
+  }
+
+  /** The {@link Placement} in a row of {@link #PLACEMENT_SQL}'s columns. */
+  static Placement placement(Row row, String spaceId, String parentId) {
+    return new Placement(spaceId, parentId, row.getBoolean("folder_live"),
+        row.getString("id") == null ? null : row, row.getLong("entries"));
   }
 
   /** True when {@code candidate} is {@code folder} itself or lies anywhere below it. */

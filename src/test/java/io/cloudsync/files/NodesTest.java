@@ -11,7 +11,10 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.sqlclient.Tuple;
 import java.text.Normalizer;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -319,5 +322,72 @@ class NodesTest {
     assertThat(Nodes.hasTrigram("a-bc")).isFalse();
     assertThat(Nodes.hasTrigram("x abc")).isTrue();
     assertThat(Nodes.hasTrigram("日本語")).isTrue();
+  }
+
+  @Test
+  @DisplayName("a new folder reads the same in its answer, as a node and in its change")
+  void folderAsLogged() {
+    String space = newSpace();
+    String nodes = "/api/v1/spaces/" + space + "/nodes";
+    JsonObject parent = files.folder(token, space, null, "outer");
+    JsonObject made = files.folder(token, space, parent.getString("id"), "inner");
+    JsonObject read = expect(files.send(HttpMethod.GET, nodes + "/" + made.getString("id"), token, null), 200);
+    JsonArray changes = files.changes(token, space);
+    JsonObject change = changes.getJsonObject(changes.size() - 1);
+    assertThat(change.getString("kind")).isEqualTo("created");
+    assertThat(change.getString("node_id")).isEqualTo(made.getString("id"));
+    for (String field : made.fieldNames()) {
+      assertThat(read.getValue(field)).as(field).isEqualTo(made.getValue(field));
+    }
+    assertThat(change.getJsonObject("node")).isEqualTo(made);
+    assertThat(made.getString("parent_id")).isEqualTo(parent.getString("id"));
+    assertThat(made.getLong("version")).isEqualTo(1L);
+    assertThat(made.getString("created_by")).isEqualTo(owner.getString("id"));
+    assertThat(made.getString("created_at")).isEqualTo(made.getString("modified_at"));
+    assertThat(Instant.parse(made.getString("created_at"))).isEqualTo(Instant.parse(change.getString("at")));
+  }
+
+  @Test
+  @DisplayName("a folder is made only by a member who may write; a refused one leaves no node and no change")
+  void folderAccess() {
+    String space = newSpace();
+    String nodes = "/api/v1/spaces/" + space + "/nodes";
+    JsonObject viewer = files.user("viewer");
+    JsonObject stranger = files.user("stranger");
+    files.share(token, space, viewer.getString("id"), "viewer");
+    long changes = files.changes(token, space).size();
+
+    assertThat(expect(files.send(HttpMethod.POST, nodes, viewer.getString("token"), new JsonObject().put("name", "v")),
+        403).getString("code")).isEqualTo("forbidden");
+    assertThat(expect(files.send(HttpMethod.POST, nodes, stranger.getString("token"), new JsonObject().put("name", "s")),
+        404).getString("message")).isEqualTo("No such space");
+    assertThat(expect(files.send(HttpMethod.POST, nodes, stranger.getString("token"), new JsonObject().put("name", "s")
+        .put("parent_id", "nope")), 404).getString("message")).isEqualTo("No such space");
+    assertThat(files.count("SELECT count(*) FROM nodes WHERE space_id = $1::uuid", space)).isZero();
+    assertThat(files.changes(token, space)).hasSize((int) changes);
+
+    files.share(token, space, viewer.getString("id"), "editor");
+    JsonObject made = expect(files.send(HttpMethod.POST, nodes, viewer.getString("token"),
+        new JsonObject().put("name", "v")), 201);
+    assertThat(made.getString("created_by")).isEqualTo(viewer.getString("id"));
+    JsonArray after = files.changes(token, space);
+    assertThat(after.getJsonObject(after.size() - 1).getString("node_id")).isEqualTo(made.getString("id"));
+  }
+
+  @Test
+  @DisplayName("times rendered by the database read as the server renders them")
+  void instantsInSql() {
+    String[] times = {"2026-11-23T13:24:52Z", "2026-11-23T13:24:52.500Z", "2026-11-23T13:24:52.120Z",
+        "2026-11-23T13:24:52.123400Z", "2026-11-23T13:24:52.000001Z", "2026-11-23T13:24:52.010Z",
+        "1999-12-31T23:59:59.999999Z", "2026-03-29T01:30:00.100Z"};
+    for (String time : times) {
+      OffsetDateTime at = OffsetDateTime.parse(time).withOffsetSameInstant(java.time.ZoneOffset.ofHours(5));
+      String rendered = files.db.preparedQuery("SELECT " + Tree.instantSql("$1::timestamptz"))
+          .execute(Tuple.of(at)).await().iterator().next().getString(0);
+      assertThat(rendered).as(time).isEqualTo(Tree.instant(at)).isEqualTo(Instant.parse(time).toString());
+    }
+    OffsetDateTime none = null;
+    assertThat(files.db.preparedQuery("SELECT " + Tree.instantSql("$1::timestamptz")).execute(Tuple.of(none)).await()
+        .iterator().next().getString(0)).isNull();
   }
 }
