@@ -113,6 +113,12 @@ public final class SyncBench {
   private int phaseCount;
   /** Length of the first change frame seen, so the bare server sends messages of the same size. */
   private volatile int frameLength = 700;
+  /**
+   * The first raw change frame seen and the write's name in it: the bare server broadcasts this
+   * text with each write's own name, the same bytes a CloudSync subscriber gets (SockJS escapes
+   * every quote of a JSON message, so the text costs as much as its length); null before one.
+   */
+  private volatile String[] frameTemplate;
   private final List<String> summary = new ArrayList<>();
 
   private SyncBench(int raw, int sockjs, int seconds, int[] rates, List<String> configs, int drainSeconds,
@@ -287,8 +293,12 @@ public final class SyncBench {
     }
   }
 
-  /** A message of a change frame's length carrying the same marker. */
+  /** A change frame as CloudSync sent it, with this write's marker; else one of its length. */
   private String barePayload(int phase, int k) {
+    String[] template = frameTemplate;
+    if (template != null) {
+      return template[0].replace(template[1], marker(phase, k));
+    }
     StringBuilder payload = new StringBuilder("{\"type\":\"change\",\"name\":\"").append(marker(phase, k))
         .append("\",\"pad\":\"");
     while (payload.length() < frameLength - 2) {
@@ -464,6 +474,7 @@ public final class SyncBench {
           found = true;
           if (!sockjs && frameLength == 700 && bytes[0] == '{') {
             frameLength = length;
+            frameTemplate = new String[] {new String(bytes, 0, length, StandardCharsets.UTF_8), marker(phase, k)};
           }
         }
       }
