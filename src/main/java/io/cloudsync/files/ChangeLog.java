@@ -50,7 +50,10 @@ public final class ChangeLog {
   public static final class Tx {
     private final SqlConnection conn;
     private final List<JsonObject> appended;
-    /** The transaction when this class runs it; null under {@link Pool#withTransaction}. */
+    /**
+     * The transaction when this class runs it; null under {@link Pool#withTransaction} and under
+     * {@link #writeAtOnce}, which sends its COMMIT itself.
+     */
     private final Transaction transaction;
     /** The commit, once {@link #lastNode} sent it. */
     private Future<Void> committing;
@@ -82,7 +85,7 @@ public final class ChangeLog {
     /** Sends the commit now, behind what was sent before, unless it went already. */
     Future<Void> commit() {
       if (transaction == null) {
-        // Pool#withTransaction commits once the work is done.
+        // Pool#withTransaction commits once the work is done; writeAtOnce sent its COMMIT already.
         return Future.succeededFuture();
       }
       if (committing == null) {
