@@ -64,7 +64,7 @@ import org.HdrHistogram.Histogram;
  * mvn -q test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
  * java -Xmx3g -cp target/test-classes:target/classes:$(cat target/cp.txt) io.cloudsync.bench.SyncBench \
  *     [raw=10000] [sockjs=1000] [seconds per rate=15] [--rates=1,10,100] [--configs=one,two,bare] \
- *     [--drain=60] [--source-addresses=1] [--warm-writes=10000]
+ *     [--drain=60] [--source-addresses=1] [--warm-writes=10000] [--squeezed-latency]
  * </pre>
  * {@code SyncBench 1000 100 10} is a quick run of a few minutes.
  */
@@ -84,6 +84,14 @@ public final class SyncBench {
    * with the JDK's {@code profile} settings or the given {@code .jfc} file; null: no recording.
    */
   private static String jfr;
+  /**
+   * {@code --squeezed-latency}: keep the memory phase's heap flags for the latency phases too. By
+   * default the servers get the JVM's own heap free ratios back (40 and 70 %, as in the Dockerfile's
+   * deployment) once memory is measured: the squeezed heap that makes RSS follow live data also
+   * makes G1 collect every second and start a concurrent cycle every other, which both servers'
+   * latency would otherwise measure.
+   */
+  private static boolean squeezedLatency;
   /** {@code --histo}: print which classes the idle raw connections' heap is made of (first server). */
   private static boolean histo;
   private static final long MAX_MICROS = TimeUnit.SECONDS.toMicros(300);
@@ -158,6 +166,7 @@ public final class SyncBench {
     int sources = Integer.parseInt(flags.getOrDefault("source-addresses", "1"));
     jfr = flags.containsKey("jfr") ? (flags.get("jfr").equals("true") ? "profile" : flags.get("jfr")) : null;
     histo = flags.containsKey("histo");
+    squeezedLatency = flags.containsKey("squeezed-latency");
     warmWrites = Integer.parseInt(flags.getOrDefault("warm-writes", "10000"));
     Path work = Files.createTempDirectory("sync-bench");
     SyncBench bench = new SyncBench(raw, sockjs, seconds, rates, configs, drain, sources, work);
@@ -400,6 +409,15 @@ public final class SyncBench {
               + "(%.1f KB live heap)%n", target.cloudSync ? "raw" : "plain", bytesPerRaw / 1024, heapPerRaw / 1024,
           bytesPerSockjs / 1024, heapPerSockjs / 1024);
 
+      if (!squeezedLatency) {
+        for (ServerProcess server : target.servers) {
+          // Manageable flags: the larger one first, so the pair never has min > max.
+          server.jcmd("VM.set_flag MaxHeapFreeRatio 70");
+          server.jcmd("VM.set_flag MinHeapFreeRatio 40");
+        }
+        System.out.println("  latency phases: heap free ratio 40-70 % (the JVM's defaults; "
+            + "--squeezed-latency keeps 10-30 %)");
+      }
       int notReady = awaitReady(all, publisher, newPhase(10_000));
       if (notReady > 0) {
         System.out.printf("  WARNING: %d of %d subscribers received nothing before the measurement%n", notReady,
