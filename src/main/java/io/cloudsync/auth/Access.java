@@ -5,6 +5,7 @@ import io.cloudsync.errors.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
+import java.util.Arrays;
 import java.util.UUID;
 
 /**
@@ -69,6 +70,12 @@ public final class Access {
           "Your role in this space (" + parsed.wireName() + ") does not allow this"));
     }
     return Future.succeededFuture(parsed);
+  }
+
+  /** The roles, as {@code space_members.role} holds them, that {@link #decide} lets do the action. */
+  public static String[] rolesAllowing(Action action) {
+    return Arrays.stream(SpaceRole.values()).filter(role -> role.atLeast(action.least()))
+        .map(SpaceRole::wireName).toArray(String[]::new);
   }
 
   /** The 404 for a space that does not exist, was deleted, or is not the caller's. */

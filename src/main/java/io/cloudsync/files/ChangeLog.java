@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Transaction;
 import io.vertx.sqlclient.TransactionRollbackException;
@@ -228,14 +229,7 @@ public final class ChangeLog {
             + "SELECT $1::uuid, s.next_seq, n.id, 'created', n.version, $3::uuid, " + Tree.JSON_SQL + " FROM s, n "
             + "RETURNING " + COLUMNS)
         .execute(Tuple.of(spaceId, nodeId, actor))
-        .map(rows -> {
-          if (rows.size() == 0) {
-            return null;
-          }
-          JsonObject change = toJson(rows.iterator().next());
-          tx.appended().add(change);
-          return change;
-        });
+        .map(rows -> appended(tx, rows));
   }
 
   /**
@@ -296,13 +290,22 @@ public final class ChangeLog {
             + "RETURNING " + COLUMNS)
         .execute(Tuple.of(spaceId, nodeId, kind, version, actor, payload))
         .map(rows -> {
-          if (rows.size() == 0) {
+          JsonObject change = appended(tx, rows);
+          if (change == null) {
             throw new IllegalStateException("space " + spaceId + " vanished while changing it");
           }
-          JsonObject change = toJson(rows.iterator().next());
-          tx.appended().add(change);
           return change;
         });
+  }
+
+  /** The change an append's statement answered, kept for publishing after the commit; null for none. */
+  private static JsonObject appended(Tx tx, RowSet<Row> rows) {
+    if (rows.size() == 0) {
+      return null;
+    }
+    JsonObject change = toJson(rows.iterator().next());
+    tx.appended().add(change);
+    return change;
   }
 
   /** Changes after the cursor, oldest first. */

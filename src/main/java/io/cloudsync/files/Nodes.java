@@ -1,7 +1,6 @@
 package io.cloudsync.files;
 
 import io.cloudsync.auth.Access;
-import io.cloudsync.auth.SpaceRole;
 import io.cloudsync.config.CloudSyncConfig;
 import io.cloudsync.errors.ApiException;
 import io.cloudsync.errors.ErrorCode;
@@ -16,7 +15,6 @@ import io.vertx.sqlclient.Tuple;
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.time.OffsetDateTime;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -288,8 +286,7 @@ public final class Nodes {
     String name = Names.require(Requests.string(request, "name"));
     if (parent != null && !Access.isUuid(parent)) {
       // No id names no folder: 404, once the lock and the role were checked as for any write.
-      return log.write(space, actor, Access.Action.WRITE, conn -> Tree.placement(conn, space, parent, name),
-          (tx, locked, place) -> place.requireFolder().map(ok -> (JsonObject) null));
+      return log.write(space, actor, Access.Action.WRITE, (tx, locked) -> Tree.notFound("No such folder"));
     }
     return log.writeAtOnce(space, actor, Access.Action.WRITE, tx -> {
       String id = UUID.randomUUID().toString();
@@ -326,9 +323,7 @@ public final class Nodes {
       + "JOIN space_members m ON m.space_id = s.id WHERE s.id = $1::uuid AND s.deleted_at IS NULL "
       + "AND m.user_id = $5::uuid AND m.role = ANY($7::text[])) RETURNING id) "
       + "SELECT * FROM place";
-  /** The roles that may write, as {@code space_members.role} holds them. */
-  private static final String[] WRITERS = Arrays.stream(SpaceRole.values())
-      .filter(role -> role.atLeast(Access.Action.WRITE.least())).map(SpaceRole::wireName).toArray(String[]::new);
+  private static final String[] WRITERS = Access.rolesAllowing(Access.Action.WRITE);
 
   /** 404 unless the folder is live, 409 when the name is taken, 507 when the folder is full. */
   private Future<Void> checkPlace(Tree.Placement place, SqlClient conn) {
