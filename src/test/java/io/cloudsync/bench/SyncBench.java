@@ -126,7 +126,10 @@ public final class SyncBench {
    * text with each write's own name, the same bytes a CloudSync subscriber gets (SockJS escapes
    * every quote of a JSON message, so the text costs as much as its length); null before one.
    */
-  private volatile String[] frameTemplate;
+  private volatile FrameTemplate frameTemplate;
+
+  private record FrameTemplate(String text, String marker) {
+  }
   private final List<String> summary = new ArrayList<>();
 
   private SyncBench(int raw, int sockjs, int seconds, int[] rates, List<String> configs, int drainSeconds,
@@ -304,9 +307,9 @@ public final class SyncBench {
 
   /** A change frame as CloudSync sent it, with this write's marker; else one of its length. */
   private String barePayload(int phase, int k) {
-    String[] template = frameTemplate;
+    FrameTemplate template = frameTemplate;
     if (template != null) {
-      return template[0].replace(template[1], marker(phase, k));
+      return template.text().replace(template.marker(), marker(phase, k));
     }
     StringBuilder payload = new StringBuilder("{\"type\":\"change\",\"name\":\"").append(marker(phase, k))
         .append("\",\"pad\":\"");
@@ -492,7 +495,7 @@ public final class SyncBench {
           found = true;
           if (!sockjs && frameLength == 700 && bytes[0] == '{') {
             frameLength = length;
-            frameTemplate = new String[] {new String(bytes, 0, length, StandardCharsets.UTF_8), marker(phase, k)};
+            frameTemplate = new FrameTemplate(new String(bytes, 0, length, StandardCharsets.UTF_8), marker(phase, k));
           }
         }
       }
